@@ -1,0 +1,7 @@
+"""Sub-commands of the ``alveoflow`` CLI, one module each, listed in the order ``--help`` shows.
+
+A module here defines ``register(subparsers) -> None`` which adds its parser and sets
+``func`` (args -> exit code); add the module to ``COMMANDS`` below.
+"""
+
+COMMANDS: tuple = ()
