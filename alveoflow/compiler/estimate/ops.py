@@ -1,0 +1,260 @@
+"""Per-op resource models (LUT, FF, BRAM18, URAM, DSP) as functions of folding and memory style.
+
+All constants are in this file, each with its reason; ``reference.py`` checks the whole model
+against the published utilisation of the reference design (see ``docs/estimates.md``). The
+same functions price the reference folding and ours: any difference between the two comes
+from structure (folding, memory style, packing, FIFOs, width converters), not from constants.
+
+MAC lanes. A lane multiplies one weight by one activation and feeds an adder tree. Built from
+LUTs (FINN-R cost model, Umuroglu/Blott et al.): with ``p = wbits + abits`` product bits, the
+product costs ``(2*ceil(p/6) - 1) * p`` LUTs (a bipolar weight is a conditional negation: ``p``)
+and the adder tree about ``2 * p`` per lane; ``SYNTH`` covers what synthesis adds. Wide
+operands (>= 8-bit weights times >= 8-bit activations, the stem and the FC) use DSP48E2
+slices, two lanes per DSP when two unsigned <= 8-bit pixels share one multiplier
+(``DSP_PACK``, the reference stem's trick: MMV pixels against one weight), with a fabric
+adder tree of ``DSP_LANE_LUT`` LUTs per lane.
+
+Per PE (and per MMV copy): an accumulator of ``acc_bits`` and one comparator per threshold
+(``CMP_LUT_PER_BIT`` LUT per bit: two bit pairs per LUT6_2 on the carry chain). Threshold
+values are constants: one row per PE in registers, more rows in a LUT ROM.
+
+Weights: per PE a memory of ``(mh/pe)*(mw/simd)`` words of ``simd*wbits`` bits (MMV copies
+share it), in the node's memory style (``resources.memory_cost``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from alveoflow.compiler.estimate.cycles import in_elems, out_elems, pixels
+from alveoflow.compiler.estimate.resources import (
+    LUTRAM_FACTOR,
+    Cost,
+    bram18_blocks,
+    buffer_cost,
+    lut_rom,
+    memory_cost,
+)
+from alveoflow.compiler.ir import Node, QType, hw
+
+# LUTs after synthesis per LUT function the model counts: the one constant fitted to the
+# reference's published LUT total (FINN-R's own value is 1.1; see docs/estimates.md).
+SYNTH = 0.927
+CMP_LUT_PER_BIT = 0.5
+DSP_LANE_LUT = 16  # fabric adder of a 16-bit product per DSP lane
+DSP_PACK = 2
+CTRL_LUT, CTRL_FF = 120, 160  # handshake, counters and loop control of one HLS module
+FF_PER_LANE_BIT = 2  # pipeline registers of the product and the adder tree per product bit
+
+
+def wbits(qt: QType) -> int:
+    return 1 if qt.bipolar else qt.storage_bits()
+
+
+def acc_bits(mw: int, wdt: QType, idt: QType) -> int:
+    """Bits of the accumulator of ``mw`` products of ``wdt`` x ``idt`` values (signed)."""
+    wmax = max(abs(wdt.min), abs(wdt.max))
+    amax = max(abs(idt.min), abs(idt.max))
+    return max(2, int(mw * wmax * amax).bit_length() + 1)
+
+
+def uses_dsp(wdt: QType, idt: QType) -> bool:
+    return wbits(wdt) >= 8 and idt.storage_bits() >= 8
+
+
+def lane_cost(wdt: QType, idt: QType) -> Cost:
+    """One LUT-based MAC lane: product plus its share of the adder tree."""
+    p = wbits(wdt) + idt.storage_bits()
+    mul = p if wdt.bipolar or wbits(wdt) == 1 else (2 * math.ceil(p / 6) - 1) * p
+    return Cost(lut=SYNTH * (mul + 2 * p), ff=FF_PER_LANE_BIT * p)
+
+
+def threshold_cost(units: int, pe: int, rows: int, nth: int, bits: int) -> Cost:
+    """Comparators for ``units`` outputs per cycle plus threshold storage for ``pe`` lanes
+    of ``rows`` rows each (``nth`` thresholds of ``bits`` bits per row)."""
+    if nth == 0:
+        return Cost()
+    cmp = Cost(
+        lut=SYNTH * units * nth * bits * CMP_LUT_PER_BIT, ff=units * math.ceil(nth).bit_length()
+    )
+    if rows <= 1:
+        return cmp + Cost(ff=pe * nth * bits)
+    return cmp + Cost(lut=SYNTH * pe * lut_rom(rows, nth * bits))
+
+
+def weight_memory(op: hw.MVAU | hw.VVAU) -> tuple[int, int, int]:
+    """(depth, width bits, count) of the weight memories of an MVAU/VVAU."""
+    if isinstance(op, hw.MVAU):
+        depth = (op.mh // op.pe) * (op.mw // op.simd)
+    else:
+        depth = (op.channels // op.pe) * (op.kernel_elems // op.simd)
+    return depth, op.simd * wbits(op.wdt), op.pe
+
+
+def mac_unit_cost(node: Node, style: str, pack: int) -> Cost:
+    """MVAU or VVAU: lanes, accumulators, thresholds, weight memory, control."""
+    op = node.op
+    assert isinstance(op, hw.MVAU | hw.VVAU)
+    thr = node.weights.get("thresholds")
+    nth = 0 if thr is None else int(thr.shape[1])
+    mmv = getattr(op, "mmv", 1)
+    if getattr(op, "external_weights", False):
+        style = "external"
+    return mac_core_cost(op, nth, op.pe, op.simd, mmv) + weight_cost(
+        op, op.pe, op.simd, style, pack
+    )
+
+
+def mac_core_cost(op: hw.MVAU | hw.VVAU, nth: int, pe: int, simd: int, mmv: int) -> Cost:
+    """Everything of a MAC unit but its weight memory, at folding (pe, simd, mmv)."""
+    lanes = pe * simd * mmv
+    mw = op.mw if isinstance(op, hw.MVAU) else op.kernel_elems
+    rows = (op.mh if isinstance(op, hw.MVAU) else op.channels) // pe
+    acc = acc_bits(mw, op.wdt, op.idt)
+    if uses_dsp(op.wdt, op.idt):
+        pack_dsp = DSP_PACK if (not op.idt.signed and op.idt.bits <= 8 and mmv % 2 == 0) else 1
+        core = Cost(lut=SYNTH * lanes * DSP_LANE_LUT, ff=lanes * 2 * acc, dsp=lanes / pack_dsp)
+    else:
+        core = lane_cost(op.wdt, op.idt) * lanes
+    units = pe * mmv
+    accum = Cost(lut=SYNTH * units * acc, ff=units * acc)
+    ctrl = Cost(lut=CTRL_LUT, ff=CTRL_FF + op.odt.storage_bits() * units)
+    return (
+        core
+        + accum
+        + threshold_cost(units, pe, rows, nth, acc)
+        + ctrl
+        + input_buffer(mw, simd, mmv, op.idt.storage_bits())
+    )
+
+
+def input_buffer(mw: int, simd: int, mmv: int, bits: int) -> Cost:
+    """The input vector held while every output row sweeps past it (``mw / simd`` words of
+    ``simd * mmv`` elements; doubled with MMV, whose pixels are gathered while others work)."""
+    width = simd * mmv * bits
+    depth = (mw // simd) * (2 if mmv > 1 else 1)
+    if depth <= 2:
+        return Cost(ff=width * depth)
+    return Cost(lut=LUTRAM_FACTOR * width * math.ceil(depth / 64), ff=width)
+
+
+def weight_cost(op: hw.MVAU | hw.VVAU, pe: int, simd: int, style: str, pack: int) -> Cost:
+    """The weight memories of a MAC unit at folding (pe, simd) in ``style``."""
+    if isinstance(op, hw.MVAU):
+        depth = (op.mh // pe) * (op.mw // simd)
+    else:
+        depth = (op.channels // pe) * (op.kernel_elems // simd)
+    return memory_cost(style, depth, simd * wbits(op.wdt), pe, pack)
+
+
+def window_cost(node: Node, in_shape: tuple[int, ...], mmv: int, style: str = "bram") -> Cost:
+    """SlidingWindow: (kh/sh + 1) row buffers of ``sh * W * C`` elements (FINN's generator)
+    in BRAM (``style="bram"``) or LUTRAM (``"lut"``), and an output multiplexer per output
+    bit. A 1x1 window only drops pixels."""
+    op = node.op
+    assert isinstance(op, hw.SlidingWindow)
+    bits = op.dt.storage_bits()
+    width = op.simd * bits
+    out_bits = width * mmv
+    ctrl = Cost(lut=CTRL_LUT + 2 * out_bits, ff=CTRL_FF + 2 * out_bits)
+    if op.kernel == (1, 1):
+        return ctrl
+    w_in = in_shape[2] + op.pads[1] + op.pads[3]
+    blocks = op.kernel[0] // op.stride[0] + 1
+    depth = op.stride[0] * w_in * op.channels // op.simd
+    if style == "lut":
+        buf = Cost(lut=LUTRAM_FACTOR * width * math.ceil(depth / 64), ff=width)
+    else:
+        buf = Cost(bram18=bram18_blocks(depth, width), ff=width)
+    return ctrl + buf * blocks
+
+
+def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
+    """Thresholding, AddStreams, DuplicateStreams, pools and LabelSelect."""
+    op = node.op
+    ctrl = Cost(lut=CTRL_LUT, ff=CTRL_FF)
+    if isinstance(op, hw.Thresholding):
+        thr = node.weights["thresholds"]
+        bits = op.idt.storage_bits()
+        return ctrl + threshold_cost(op.pe, op.pe, op.channels // op.pe, int(thr.shape[1]), bits)
+    if isinstance(op, hw.AddStreams):
+        bits = max(op.idt_a.storage_bits(), op.idt_b.storage_bits()) + 1
+        return ctrl + Cost(lut=SYNTH * op.pe * bits * 2, ff=op.pe * bits * 3)
+    if isinstance(op, hw.DuplicateStreams):
+        bits = op.pe * op.dt.storage_bits()
+        return ctrl + Cost(lut=bits * 0.25 * op.copies, ff=bits * op.copies)
+    if isinstance(op, hw.StreamingMaxPool):
+        bits = op.dt.storage_bits()
+        w_out = node.outputs[0].shape[2]
+        buf = buffer_cost(w_out * op.channels // op.pe, op.pe * bits)
+        return ctrl + buf + Cost(lut=SYNTH * op.pe * bits * 2, ff=op.pe * bits * 2)
+    if isinstance(op, hw.SumPool):
+        acc = op.odt.storage_bits()
+        w_out = node.outputs[0].shape[2]
+        buf = buffer_cost(w_out * op.channels // op.pe, op.pe * acc)
+        return ctrl + buf + Cost(lut=SYNTH * op.pe * acc, ff=op.pe * acc * 2)
+    if isinstance(op, hw.LabelSelect):
+        bits = op.idt.storage_bits() + 32
+        return ctrl + Cost(lut=SYNTH * op.k * bits * 2, ff=op.k * bits)
+    raise NotImplementedError(f"no resource model for {op.kind}")
+
+
+def node_cost(node: Node, in_shape: tuple[int, ...], style: str, pack: int, mmv: int) -> Cost:
+    """Resources of one node; host ops and Flatten cost nothing on the card."""
+    op = node.op
+    if op.on_host or isinstance(op, hw.Flatten):
+        return Cost()
+    if isinstance(op, hw.MVAU | hw.VVAU):
+        return mac_unit_cost(node, style, pack)
+    if isinstance(op, hw.SlidingWindow):
+        return window_cost(node, in_shape, mmv, "lut" if style == "lut" else "bram")
+    return elementwise_cost(node, in_shape)
+
+
+def stream_bits(op: hw.Op, dt: QType, mmv: int, output: bool) -> int:
+    """Width in bits of an op's output (``output``) or input stream."""
+    elems = out_elems(op, mmv) if output else in_elems(op, mmv)
+    return elems * dt.storage_bits()
+
+
+def fifo_cost(depth: int, width: int) -> Cost:
+    """A stream FIFO: registers when <= 2 deep, SRL/LUTRAM up to 64, else BRAM."""
+    if depth <= 0:
+        return Cost()
+    if depth <= 2:
+        return Cost(lut=20, ff=depth * width + 10)
+    if depth <= 64:
+        return Cost(lut=30 + width * math.ceil(depth / 32), ff=width + 20)
+    return Cost(lut=60, ff=width + 40) + buffer_cost(depth, width)
+
+
+def fifo_cost_uram(depth: int, width: int) -> Cost:
+    """A deep FIFO built in URAM (the reference's inter-IP ``axis_data_fifo``)."""
+    return Cost(lut=60, ff=width + 40) + memory_cost("uram", depth, width)
+
+
+def dwc_cost(in_bits: int, out_bits: int) -> Cost:
+    """A data-width converter: a register of the wider side plus a multiplexer."""
+    if in_bits == out_bits:
+        return Cost()
+    wide = max(in_bits, out_bits)
+    return Cost(lut=SYNTH * (wide + 30), ff=in_bits + out_bits + 20)
+
+
+def dma_cost(ports: int) -> Cost:
+    """AXI4 memory-mapped masters (512-bit, burst buffers) plus one AXI-Lite control port."""
+    return Cost(lut=3000 * ports + 800, ff=5000 * ports + 1000, bram18=8 * ports)
+
+
+__all__ = [
+    "acc_bits",
+    "dma_cost",
+    "dwc_cost",
+    "fifo_cost",
+    "fifo_cost_uram",
+    "node_cost",
+    "pixels",
+    "stream_bits",
+    "uses_dsp",
+    "weight_memory",
+]
