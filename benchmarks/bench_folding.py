@@ -4,7 +4,9 @@ Prints JSON: the planned design's estimated FPS, batch-1 latency, per-SLR utilis
 whether every SLR is within its limits; the time planning plus FIFO sizing took; the
 calibration of the cost model against the reference design (how far each figure is off);
 the reference folding's own estimate, as a ratio to ours; the LUT limit at which 6,000 FPS
-would fit; and the same flow on the other networks.
+would fit; the floorplan (blocks split across SLRs, SLR-crossing wires per boundary); the
+MAC datapath chosen per layer (counts of ``alveo::mul_style``); and the same flow on the
+other networks.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_folding.py [--quick]
 """
@@ -12,6 +14,7 @@ would fit; and the same flow on the other networks.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import tempfile
 import time
@@ -44,8 +47,17 @@ def main() -> None:
         "latency_ms_batch1": est["latency_ms"],
         "within_limits": est["within_limits"],
         "per_slr_fraction": [s["fraction"] for s in est["resources"]["per_slr"]],
+        "floorplan": {
+            "split_units": report["floorplan"]["split_units"],
+            "unit_slrs": {u: s for u, s in report["floorplan"]["unit_slrs"].items() if u != "io"},
+            "sll_used": est["sll"]["used"],
+            "sll_budget": est["sll"]["budget"],
+        },
         "total": est["resources"]["total"],
         "lanes": est["lanes"],
+        "mac_styles": dict(
+            collections.Counter(r["mac_style"] for r in report["layers"] if r["mac_style"] != "-")
+        ),
         "plan_plus_fifo_s": round(seconds, 2),
         "timing_s": report["timing_s"],
         "throughput": est["throughput"],
@@ -93,9 +105,11 @@ def _others() -> dict[str, dict[str, object]]:
     for name, g in nets.items():
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            e = plan_and_report(g, tmp, "u250", "max", 250.0)["estimate"]
+            r = plan_and_report(g, tmp, "u250", "max", 250.0)
+            e = r["estimate"]
             out[name] = {
                 "fps": e["fps"],
+                "split_units": r["floorplan"]["split_units"],
                 "latency_ms": e["latency_ms"],
                 "within_limits": e["within_limits"],
                 "seconds": round(time.perf_counter() - t0, 2),

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from alveoflow.compiler.estimate import estimate_graph, node_cycles
+from alveoflow.compiler.estimate import estimate_graph, node_cycles, ops
 from alveoflow.compiler.estimate.ops import acc_bits, mac_unit_cost
 from alveoflow.compiler.estimate.reference import (
     PUBLISHED,
@@ -107,3 +107,57 @@ def test_estimate_totals_and_units(reference):
     assert total == pytest.approx(est.total().lut)
     assert any(n.kind == "MVAU" and n.lanes == 2048 for n in est.nodes)
     assert isinstance(reference.node("layer1.0.conv2").op, hw.MVAU)
+
+
+def _mvau_at(node, pe, simd, mmv=1):
+    return dataclasses.replace(node, op=dataclasses.replace(node.op, pe=pe, simd=simd, mmv=mmv))
+
+
+def test_masked_sum_lanes_from_first_principles():
+    g = lowered_mlp((256, 128, 10))  # bipolar weights x 2-bit unsigned activations
+    node = g.node("fc0")
+    assert node.op.wdt.bipolar and not node.op.idt.signed
+    a, p = node.op.idt.storage_bits(), node.op.idt.storage_bits() + 1
+    # per lane: an AND per activation bit plus a tree of a-bit operands, vs a conditional
+    # negation plus a tree of (a+1)-bit operands: 3a vs 3p LUT functions, same SYNTH
+    assert ops.masked_lane_cost(node.op.idt).lut / ops.lane_cost(
+        node.op.wdt, node.op.idt
+    ).lut == pytest.approx(3 * a / (3 * p))
+    many_pe = _mvau_at(node, 32, 32)
+    masked = mac_unit_cost(many_pe, "uram", 1, "masked_sum")
+    plain = mac_unit_cost(many_pe, "uram", 1)
+    assert masked.lut < plain.lut
+    # the shared column-sum tree is the whole difference beyond the lanes and the 2m-s adders
+    lanes = 32 * 32
+    extra = masked.lut - plain.lut
+    lane_saving = lanes * (
+        ops.lane_cost(node.op.wdt, node.op.idt).lut - ops.masked_lane_cost(node.op.idt).lut
+    )
+    assert extra == pytest.approx(-lane_saving + ops.masked_shared_cost(node.op.idt, 32, 32, 1).lut)
+    # with one PE nothing is shared: the column tree costs more than the lanes save
+    one_pe = _mvau_at(node, 1, 32)
+    assert mac_unit_cost(one_pe, "uram", 1, "masked_sum").lut > mac_unit_cost(one_pe, "uram", 1).lut
+    # MMV copies each need their own column sum
+    assert ops.masked_shared_cost(node.op.idt, 32, 32, 2).lut == pytest.approx(
+        2 * ops.masked_shared_cost(node.op.idt, 32, 32, 1).lut
+    )
+
+
+def test_masked_sum_only_for_binary_weights_and_unsigned_inputs(reference):
+    stem, fc = reference.node("conv1"), reference.node("fc")
+    body = reference.node("layer2.1.conv2")
+    assert ops.mac_styles_for(body.op) == ("lut", "masked_sum")
+    assert ops.mac_styles_for(stem.op) == ("lut",) and ops.mac_styles_for(fc.op) == ("lut",)
+    assert ops.hls_mul_style(stem.op) == "dsp_packed2"  # MMV 16: pixel pairs share DSPs
+    assert ops.hls_mul_style(body.op, "masked_sum") == "masked_sum"
+    assert ops.hls_mul_style(body.op) == "lut"
+    with pytest.raises(ValueError, match="does not apply"):
+        mac_unit_cost(stem, "bram", 1, "masked_sum")
+
+
+def test_reference_is_priced_with_plain_lanes(reference):
+    est = estimate_graph(reference)
+    assert {n.mac_style for n in est.nodes if n.kind == "MVAU"} == {"lut", "dsp", "dsp_packed2"}
+    # masked-sum lanes on the same folding would be cheaper: the calibration path must not use them
+    masked = {n.name: "masked_sum" for n in reference.nodes if ops.masked_sum_applies(n.op)}
+    assert estimate_graph(reference, mac_styles=masked).total().lut < est.total().lut

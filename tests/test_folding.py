@@ -118,3 +118,40 @@ def test_resnet50_plan_within_limits_and_beats_reference_folding():
             pos += 1
     folded = apply_plan(graph, plan)
     assert isinstance(folded.node("layer3.0.conv2").op, hw.MVAU)
+
+
+def test_mac_styles_are_planned_recorded_and_overridable():
+    graph = lowered_mlp((256, 256, 10))
+    plan = plan_folding(graph, "u250", "max")
+    assert set(plan.mac_styles) == {n.name for n in graph.nodes if isinstance(n.op, hw.MVAU)}
+    assert set(plan.mac_styles.values()) <= {"lut", "dsp", "dsp_packed2", "masked_sum"}
+    forced = plan_folding(graph, "u250", "max", overrides={"fc0": {"mac_style": "masked_sum"}})
+    assert forced.mac_styles["fc0"] == "masked_sum"
+    plain = plan_folding(graph, "u250", "max", overrides={"fc0": {"mac_style": "lut"}})
+    assert plain.mac_styles["fc0"] == "lut"
+    with pytest.raises(ConfigError, match="mac_style"):
+        plan_folding(graph, "u250", "max", overrides={"fc0": {"mac_style": "dsp"}})
+    # plans written before the field existed still load (plain datapath)
+    old = plan.to_dict()
+    del old["mac_styles"]
+    assert FoldingPlan.from_dict(old).mac_styles == {}
+    assert FoldingPlan.from_dict(json.loads(plan.to_json())).mac_styles == plan.mac_styles
+
+
+@pytest.mark.slow
+def test_resnet50_binary_layers_use_masked_sums():
+    graph = lowered_resnet()
+    plan = plan_folding(graph, "u250", "max")
+    styles = plan.mac_styles
+    assert styles["conv1"] in ("dsp", "dsp_packed2")
+    binary = [n.name for n in graph.nodes if isinstance(n.op, hw.MVAU) and n.op.wdt.bipolar]
+    # wide PE rows share one column sum: the planner takes masked sums for most binary layers
+    assert sum(styles[n] == "masked_sum" for n in binary) > len(binary) // 2
+    folded = apply_plan(graph, plan)
+    styled = estimate_graph(
+        folded,
+        {k: (v["style"], v["pack"]) for k, v in plan.mem_styles.items()},
+        mac_styles=styles,
+    )
+    plain = estimate_graph(folded, {k: (v["style"], v["pack"]) for k, v in plan.mem_styles.items()})
+    assert styled.total().lut < plain.total().lut

@@ -4,4 +4,6 @@ A module here defines ``register(subparsers) -> None`` which adds its parser and
 ``func`` (args -> exit code); add the module to ``COMMANDS`` below.
 """
 
-COMMANDS: tuple = ()
+from alveoflow.commands import bench, compile, export, info, report, run, train
+
+COMMANDS: tuple = (export, compile, run, info, train, bench, report)

@@ -170,6 +170,15 @@ class QuantResNet(nn.Module):
         """
         return load_checkpoint(path, base=cls.default_options, **options)
 
+    # -- deployment ----------------------------------------------------------------------
+
+    def to_alveo(self, backend: str = "auto", **options: Any) -> Any:
+        """Export, compile and load this model as an ``AlveoModule`` (see
+        ``alveoflow.runtime.api.to_alveo``); the build is cached by weights and options."""
+        from alveoflow.runtime.api import to_alveo
+
+        return to_alveo(self, backend=backend, **options)
+
 
 _SCALE_SUFFIX = ".scaling_impl.value"
 

@@ -1,11 +1,13 @@
 """Whole-graph estimate: cycles and resources per node, stream infrastructure, totals.
 
-``estimate_graph(graph, styles, fifo_depths, extras)`` prices every node with
+``estimate_graph(graph, styles, fifo_depths, extras, mac_styles=...)`` prices every node with
 ``ops.node_cost`` and ``cycles.node_cycles`` and adds the stream infrastructure between
 nodes: a FIFO on every edge (``fifo_depths[(tensor, consumer)]``, default 2 = registers), a
 width converter where the producer's and the consumer's stream widths differ, and the
-card's DMA engines. ``extras`` adds design-specific infrastructure (the reference design's
-FIFO/converter chains, see ``reference.py``).
+card's DMA engines. ``mac_styles`` maps MAC units to their lane arithmetic (``"masked_sum"``
+where the plan chose it; anything else, or absent, is the plain LUT/DSP datapath, which is
+what the reference design uses). ``extras`` adds design-specific infrastructure (the
+reference design's FIFO/converter chains, see ``reference.py``).
 
 Nodes are grouped into *units* for floorplanning: one residual block (``layer2.3``), one
 ``block<i>``, or one layer (``conv1`` with its ``conv1.swg``); host ops belong to ``io``.
@@ -19,7 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from alveoflow.compiler.estimate.cycles import consumer_mmv, in_elems, node_cycles, out_elems
-from alveoflow.compiler.estimate.ops import dma_cost, dwc_cost, fifo_cost, node_cost
+from alveoflow.compiler.estimate.ops import (
+    dma_cost,
+    dwc_cost,
+    fifo_cost,
+    hls_mul_style,
+    node_cost,
+)
 from alveoflow.compiler.estimate.resources import Cost, memory_cost, total
 from alveoflow.compiler.ir import Graph, Node, hw
 
@@ -48,6 +56,7 @@ class NodeEstimate:
     mem_style: str
     pack: int
     lanes: int
+    mac_style: str = "-"  # the alveo::mul_style of a MAC unit ("-" for other nodes)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class InfraItem:
     unit: str
     label: str
     cost: Cost
+    node: str = ""  # the node it serves (a FIFO/converter: its consumer); "" = the whole unit
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,26 @@ class GraphEstimate:
             out[n.unit] = out.get(n.unit, Cost()) + n.cost
         for i in self.infra:
             out[i.unit] = out.get(i.unit, Cost()) + i.cost
+        return out
+
+    def per_node(self) -> dict[str, list[tuple[str, Cost]]]:
+        """Per floorplanning unit, its nodes in graph order with their cost plus that of the
+        infrastructure serving them (a FIFO or converter goes with its consumer). Unit-wide
+        infrastructure (DMA engines, the reference design's extras) goes with the unit's
+        first node, or is a piece named after the unit where the unit has no node."""
+        out: dict[str, list[tuple[str, Cost]]] = {u: [] for u in self.units}
+        where: dict[str, tuple[str, int]] = {}
+        for n in self.nodes:
+            pieces = out.setdefault(n.unit, [])
+            where[n.name] = (n.unit, len(pieces))
+            pieces.append((n.name, n.cost))
+        for i in self.infra:
+            unit, k = where.get(i.node, (i.unit, 0))
+            pieces = out.setdefault(unit, [])
+            if not pieces:
+                pieces.append((unit, Cost()))
+            name, cost = pieces[k]
+            pieces[k] = (name, cost + i.cost)
         return out
 
     def breakdown(self) -> dict[str, Cost]:
@@ -136,9 +166,10 @@ def stream_infra(graph: Graph, fifo_depths: Mapping[Edge, int] | None) -> list[I
             if w_in == 0 or w_cons == 0:
                 continue
             depth = (fifo_depths or {}).get((t, node.name), 2)
-            items.append(InfraItem("fifo", unit, f"{t}->{node.name}", fifo_cost(depth, w_in)))
+            label = f"{t}->{node.name}"
+            items.append(InfraItem("fifo", unit, label, fifo_cost(depth, w_in), node.name))
             if w_in != w_cons:
-                items.append(InfraItem("dwc", unit, f"{t}->{node.name}", dwc_cost(w_in, w_cons)))
+                items.append(InfraItem("dwc", unit, label, dwc_cost(w_in, w_cons), node.name))
     return items
 
 
@@ -154,8 +185,10 @@ def estimate_graph(
     fifo_depths: Mapping[Edge, int] | None = None,
     extras: Sequence[InfraItem] = (),
     default_style: tuple[str, int] = ("bram", 1),
+    mac_styles: Mapping[str, str] | None = None,
 ) -> GraphEstimate:
-    """Price ``graph`` as folded. ``styles`` maps MVAU/VVAU names to (memory style, pack)."""
+    """Price ``graph`` as folded. ``styles`` maps MVAU/VVAU names to (memory style, pack),
+    ``mac_styles`` MVAU names to their lane arithmetic (see the module docstring)."""
     rows: list[NodeEstimate] = []
     units: list[str] = []
     for node in graph.nodes:
@@ -167,7 +200,8 @@ def estimate_graph(
             style, pack = "external", 1
         in_shape = graph.tensor(node.inputs[0]).shape if node.inputs else ()
         mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
-        cost = node_cost(node, in_shape, style, pack, mmv)
+        mac = "masked_sum" if (mac_styles or {}).get(node.name) == "masked_sum" else "lut"
+        cost = node_cost(node, in_shape, style, pack, mmv, mac)
         lanes = _lanes(node)
         is_mac = isinstance(node.op, hw.MVAU | hw.VVAU | hw.SlidingWindow)
         rows.append(
@@ -180,6 +214,7 @@ def estimate_graph(
                 style if is_mac else "-",
                 pack if is_mac else 1,
                 lanes,
+                hls_mul_style(node.op, mac),
             )
         )
     ports = 2 + sum(1 for n in graph.nodes if getattr(n.op, "external_weights", False))
@@ -198,7 +233,8 @@ def plram_items(graph: Graph) -> list[InfraItem]:
         if isinstance(op, hw.MVAU) and op.external_weights:
             bits = op.mh * op.mw * op.wdt.storage_bits()
             cost = memory_cost("uram", math.ceil(bits / 72), 72)
-            items.append(InfraItem("plram", unit_of(node), f"PLRAM ({node.name} weights)", cost))
+            label = f"PLRAM ({node.name} weights)"
+            items.append(InfraItem("plram", unit_of(node), label, cost, node.name))
     return items
 
 

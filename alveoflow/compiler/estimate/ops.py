@@ -14,6 +14,16 @@ slices, two lanes per DSP when two unsigned <= 8-bit pixels share one multiplier
 (``DSP_PACK``, the reference stem's trick: MMV pixels against one weight), with a fabric
 adder tree of ``DSP_LANE_LUT`` LUTs per lane.
 
+Masked-sum lanes (``mac="masked_sum"``, a structural choice for bipolar weights times unsigned
+activations, never used for the reference design): ``sum_c w_c x_c = 2 * sum_{w_c=+1} x_c -
+sum_c x_c``. The same FINN-R formulas with the operands this datapath has: the product is an
+AND of the weight bit with the ``a``-bit activation (``a`` LUTs, no negation) and the adder
+tree adds ``a``-bit unsigned operands (``2 * a`` per lane) instead of signed ``a + 1``-bit
+ones. The column sum ``sum_c x_c`` does not depend on the weights: one adder tree of ``simd``
+``a``-bit operands per MMV copy (``2 * a`` per operand) serves all PE rows, and each PE and
+MMV copy adds one ``2 * m - s`` adder of the word sum's width. ``alveo_mvau.hpp``
+(``mul_style::masked_sum``) implements exactly this datapath.
+
 Per PE (and per MMV copy): an accumulator of ``acc_bits`` and one comparator per threshold
 (``CMP_LUT_PER_BIT`` LUT per bit: two bit pairs per LUT6_2 on the carry chain). Threshold
 values are constants: one row per PE in registers, more rows in a LUT ROM.
@@ -62,11 +72,63 @@ def uses_dsp(wdt: QType, idt: QType) -> bool:
     return wbits(wdt) >= 8 and idt.storage_bits() >= 8
 
 
+MAC_STYLES = ("lut", "masked_sum")  # the LUT-lane arithmetic the planner chooses between
+HLS_MUL_STYLES = ("lut", "dsp", "dsp_packed2", "masked_sum")  # alveo::mul_style values
+
+
+def masked_sum_applies(op: hw.Op) -> bool:
+    """An MVAU with bipolar weights and unsigned (non-bipolar) LUT-lane activations."""
+    return (
+        isinstance(op, hw.MVAU)
+        and op.wdt.bipolar
+        and not op.idt.signed
+        and not op.idt.bipolar
+        and not uses_dsp(op.wdt, op.idt)
+    )
+
+
+def mac_styles_for(op: hw.Op) -> tuple[str, ...]:
+    """The ``mac`` choices of a MAC unit (``"lut"`` always; ``"masked_sum"`` where it applies)."""
+    return MAC_STYLES if masked_sum_applies(op) else MAC_STYLES[:1]
+
+
+def dsp_pack(op: hw.MVAU | hw.VVAU, mmv: int) -> int:
+    """Lanes per DSP: two unsigned <= 8-bit pixels (an even MMV) share one multiplier."""
+    return DSP_PACK if (not op.idt.signed and op.idt.bits <= 8 and mmv % 2 == 0) else 1
+
+
+def hls_mul_style(op: hw.Op, mac: str = "lut") -> str:
+    """The ``alveo::mul_style`` a MAC unit is generated with (codegen's ``MUL`` field)."""
+    if not isinstance(op, hw.MVAU | hw.VVAU):
+        return "-"
+    if uses_dsp(op.wdt, op.idt):
+        packed = isinstance(op, hw.MVAU) and dsp_pack(op, op.mmv) == DSP_PACK
+        return "dsp_packed2" if packed else "dsp"
+    return "masked_sum" if mac == "masked_sum" and masked_sum_applies(op) else "lut"
+
+
 def lane_cost(wdt: QType, idt: QType) -> Cost:
     """One LUT-based MAC lane: product plus its share of the adder tree."""
     p = wbits(wdt) + idt.storage_bits()
     mul = p if wdt.bipolar or wbits(wdt) == 1 else (2 * math.ceil(p / 6) - 1) * p
     return Cost(lut=SYNTH * (mul + 2 * p), ff=FF_PER_LANE_BIT * p)
+
+
+def masked_lane_cost(idt: QType) -> Cost:
+    """One masked-sum lane: AND of the weight bit with ``a`` activation bits, plus its share
+    of an adder tree of ``a``-bit unsigned operands (FINN-R's ``2 * p`` with ``p = a``)."""
+    a = idt.storage_bits()
+    return Cost(lut=SYNTH * (a + 2 * a), ff=FF_PER_LANE_BIT * a)
+
+
+def masked_shared_cost(idt: QType, pe: int, simd: int, mmv: int) -> Cost:
+    """What masked-sum lanes add per MVAU: per MMV copy one column-sum adder tree of ``simd``
+    ``a``-bit operands (no product), and per PE and MMV copy one ``2*m - s`` adder as wide as
+    a word's sum (``bit_length(simd * amax) + 2`` bits)."""
+    a = idt.storage_bits()
+    tree = Cost(lut=SYNTH * 2 * a * simd, ff=FF_PER_LANE_BIT * a * simd) * mmv
+    word = int(simd * max(abs(idt.min), abs(idt.max))).bit_length() + 2
+    return tree + Cost(lut=SYNTH * word, ff=word) * (pe * mmv)
 
 
 def threshold_cost(units: int, pe: int, rows: int, nth: int, bits: int) -> Cost:
@@ -91,8 +153,9 @@ def weight_memory(op: hw.MVAU | hw.VVAU) -> tuple[int, int, int]:
     return depth, op.simd * wbits(op.wdt), op.pe
 
 
-def mac_unit_cost(node: Node, style: str, pack: int) -> Cost:
-    """MVAU or VVAU: lanes, accumulators, thresholds, weight memory, control."""
+def mac_unit_cost(node: Node, style: str, pack: int, mac: str = "lut") -> Cost:
+    """MVAU or VVAU: lanes, accumulators, thresholds, weight memory, control; ``mac`` is the
+    lane arithmetic (``MAC_STYLES``; the DSP styles follow from the operand widths)."""
     op = node.op
     assert isinstance(op, hw.MVAU | hw.VVAU)
     thr = node.weights.get("thresholds")
@@ -100,20 +163,27 @@ def mac_unit_cost(node: Node, style: str, pack: int) -> Cost:
     mmv = getattr(op, "mmv", 1)
     if getattr(op, "external_weights", False):
         style = "external"
-    return mac_core_cost(op, nth, op.pe, op.simd, mmv) + weight_cost(
+    return mac_core_cost(op, nth, op.pe, op.simd, mmv, mac) + weight_cost(
         op, op.pe, op.simd, style, pack
     )
 
 
-def mac_core_cost(op: hw.MVAU | hw.VVAU, nth: int, pe: int, simd: int, mmv: int) -> Cost:
-    """Everything of a MAC unit but its weight memory, at folding (pe, simd, mmv)."""
+def mac_core_cost(
+    op: hw.MVAU | hw.VVAU, nth: int, pe: int, simd: int, mmv: int, mac: str = "lut"
+) -> Cost:
+    """Everything of a MAC unit but its weight memory, at folding (pe, simd, mmv), with
+    LUT lanes in ``mac`` style (``"lut"`` or, where it applies, ``"masked_sum"``)."""
     lanes = pe * simd * mmv
     mw = op.mw if isinstance(op, hw.MVAU) else op.kernel_elems
     rows = (op.mh if isinstance(op, hw.MVAU) else op.channels) // pe
     acc = acc_bits(mw, op.wdt, op.idt)
+    if mac not in MAC_STYLES or (mac == "masked_sum" and not masked_sum_applies(op)):
+        raise ValueError(f"mac style {mac!r} does not apply to {op.kind} {op.wdt}x{op.idt}")
     if uses_dsp(op.wdt, op.idt):
-        pack_dsp = DSP_PACK if (not op.idt.signed and op.idt.bits <= 8 and mmv % 2 == 0) else 1
+        pack_dsp = dsp_pack(op, mmv)
         core = Cost(lut=SYNTH * lanes * DSP_LANE_LUT, ff=lanes * 2 * acc, dsp=lanes / pack_dsp)
+    elif mac == "masked_sum":
+        core = masked_lane_cost(op.idt) * lanes + masked_shared_cost(op.idt, pe, simd, mmv)
     else:
         core = lane_cost(op.wdt, op.idt) * lanes
     units = pe * mmv
@@ -199,13 +269,15 @@ def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
     raise NotImplementedError(f"no resource model for {op.kind}")
 
 
-def node_cost(node: Node, in_shape: tuple[int, ...], style: str, pack: int, mmv: int) -> Cost:
+def node_cost(
+    node: Node, in_shape: tuple[int, ...], style: str, pack: int, mmv: int, mac: str = "lut"
+) -> Cost:
     """Resources of one node; host ops and Flatten cost nothing on the card."""
     op = node.op
     if op.on_host or isinstance(op, hw.Flatten):
         return Cost()
     if isinstance(op, hw.MVAU | hw.VVAU):
-        return mac_unit_cost(node, style, pack)
+        return mac_unit_cost(node, style, pack, mac)
     if isinstance(op, hw.SlidingWindow):
         return window_cost(node, in_shape, mmv, "lut" if style == "lut" else "bram")
     return elementwise_cost(node, in_shape)
@@ -247,11 +319,16 @@ def dma_cost(ports: int) -> Cost:
 
 
 __all__ = [
+    "HLS_MUL_STYLES",
+    "MAC_STYLES",
     "acc_bits",
     "dma_cost",
     "dwc_cost",
     "fifo_cost",
     "fifo_cost_uram",
+    "hls_mul_style",
+    "mac_styles_for",
+    "masked_sum_applies",
     "node_cost",
     "pixels",
     "stream_bits",

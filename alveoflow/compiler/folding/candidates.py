@@ -2,7 +2,9 @@
 
 For an MVAU/VVAU, ``mac_table`` lists every (pe, simd, mmv) with pe | rows, simd | columns and
 mmv | pixels (mmv <= ``MAX_MMV``, only for MVAUs), its cycles per frame and its cost with
-each weight-memory option (LUT ROM, BRAM or URAM, alone or two PEs per dual-port block).
+each weight-memory option (LUT ROM, BRAM or URAM, alone or two PEs per dual-port block) and
+each lane arithmetic (``ops.mac_styles_for``: plain LUT lanes, or masked-sum lanes for bipolar
+weights times unsigned activations).
 ``MacTable.pick(ii, weights)`` returns the cheapest entry meeting ``ii`` under a per-resource
 price vector (numpy, so the search can call it thousands of times).
 """
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from alveoflow.compiler.estimate.cycles import EXTERNAL_PORT_BITS, pixels
-from alveoflow.compiler.estimate.ops import dwc_cost, mac_core_cost, weight_cost
+from alveoflow.compiler.estimate.ops import dwc_cost, mac_core_cost, mac_styles_for, weight_cost
 from alveoflow.compiler.estimate.resources import Cost
 from alveoflow.compiler.ir import Graph, Node, hw
 
@@ -44,6 +46,7 @@ class Choice:
     style: str
     pack: int
     cost: np.ndarray  # (5,) in platform units
+    mac: str = "lut"  # lane arithmetic: "lut" or "masked_sum"
 
 
 @dataclass
@@ -54,7 +57,7 @@ class MacTable:
     folds: np.ndarray  # (n, 3) pe, simd, mmv
     cycles: np.ndarray  # (n,)
     costs: np.ndarray  # (n, options, 5)
-    options: tuple[tuple[str, int], ...]
+    options: tuple[tuple[str, int, str], ...]  # (memory style, pack, mac style)
     min_mmv_for: tuple[int, int] = (0, 0)  # (window writes per frame at simd=C, reads)
 
     def pick(self, ii: float, prices: np.ndarray, mmv_floor: int = 1) -> Choice | None:
@@ -73,8 +76,10 @@ class MacTable:
         best = np.where(ok, best, np.inf)
         i = int(best.argmin())
         pe, simd, mmv = (int(v) for v in self.folds[i])
-        style, pack = self.options[best_opt[i]]
-        return Choice(pe, simd, mmv, int(self.cycles[i]), style, pack, self.costs[i, best_opt[i]])
+        style, pack, mac = self.options[best_opt[i]]
+        return Choice(
+            pe, simd, mmv, int(self.cycles[i]), style, pack, self.costs[i, best_opt[i]], mac
+        )
 
 
 def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> MacTable:
@@ -95,9 +100,13 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
     else:
         mmvs = [m for m in divisors(pix) if m <= MAX_MMV]
     external = bool(getattr(op, "external_weights", False))
-    options: tuple[tuple[str, int], ...] = (("external", 1),) if external else MEM_OPTIONS
+    mems: tuple[tuple[str, int], ...] = (("external", 1),) if external else MEM_OPTIONS
     if "mem_style" in fixed and not external:
-        options = tuple(o for o in MEM_OPTIONS if o[0] == fixed["mem_style"])
+        mems = tuple(o for o in MEM_OPTIONS if o[0] == fixed["mem_style"])
+    macs = mac_styles_for(op)
+    if "mac_style" in fixed:
+        macs = tuple(m for m in macs if m == fixed["mac_style"])
+    options = tuple((s, p, m) for m in macs for s, p in mems)
     floor = 0
     if external:
         floor = math.ceil(rows * cols * op.wdt.storage_bits() / EXTERNAL_PORT_BITS)
@@ -107,15 +116,16 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
     for pe in pes:
         for simd in simds:
             if (pe, simd) not in mem_cache:
-                mem_cache[(pe, simd)] = [vec(weight_cost(op, pe, simd, s, p)) for s, p in options]
+                mem_cache[(pe, simd)] = [vec(weight_cost(op, pe, simd, s, p)) for s, p in mems]
             for mmv in mmvs:
-                core = vec(mac_core_cost(op, nth, pe, simd, mmv))
+                dwc = np.zeros(len(KEYS))
                 if swg and simd % swg != 0 and swg % simd != 0 or simd > swg > 0:
                     feed = math.gcd(simd, swg) * mmv * op.idt.storage_bits()
-                    core = core + vec(dwc_cost(feed, simd * mmv * op.idt.storage_bits()))
+                    dwc = vec(dwc_cost(feed, simd * mmv * op.idt.storage_bits()))
+                cores = [vec(mac_core_cost(op, nth, pe, simd, mmv, m)) + dwc for m in macs]
                 folds.append((pe, simd, mmv))
                 cycles.append(max(floor, math.ceil(pix * (rows // pe) * (cols // simd) / mmv)))
-                costs.append([core + m for m in mem_cache[(pe, simd)]])
+                costs.append([core + m for core in cores for m in mem_cache[(pe, simd)]])
     return MacTable(
         node.name,
         np.array(folds, dtype=np.int64),

@@ -6,31 +6,38 @@ The heuristic, in the order it runs:
    is set by the slowest node, so every node is folded to meet one common target
    initiation interval ``II`` (cycles per frame) and no node is made faster than needed:
    parallelism a node does not need only costs area.
-2. **Cheapest legal folding per node for that II.** For each MVAU/VVAU every legal
-   (PE, SIMD, MMV) is known in advance (PE divides the output channels, SIMD the input
-   vector, MMV the pixels; ``candidates.py``) with its cycles and its cost under each
-   weight-memory style (LUT ROM, BRAM, URAM, one or two PEs per dual-port block). The node
-   takes the candidate with cycles <= II of least *price*: resources weighted by
-   1 / (what the card allows of them), so a LUT-bound design spends BRAM or URAM on weights
-   and keeps LUTs for lanes, and wide SIMD with few PEs wins where it is cheaper (fewer
-   accumulators and threshold comparators per MAC lane). MMV (several pixels against one
-   weight word) fills the gaps between power-of-two divisors, so layers land close to II
-   rather than at half of it. A sliding window takes the smallest SIMD that keeps up with
-   its consumer's MMV (preferring its consumer's SIMD, so no width converter is needed);
-   element-wise nodes take the smallest PE that meets II, preferring their producer's
-   stream width for the same reason.
+2. **Cheapest legal folding per node for that II.** For each MVAU/VVAU every legal (PE,
+   SIMD, MMV) is known in advance (PE divides the output channels, SIMD the input vector,
+   MMV the pixels; ``candidates.py``) with its cycles and its cost under each weight-memory
+   style (LUT ROM, BRAM, URAM, one or two PEs per dual-port block). The node takes the
+   candidate with cycles <= II of least *price*: resources weighted by 1 / (what the card
+   allows of them), so a LUT-bound design spends BRAM or URAM on weights and keeps LUTs for
+   lanes, and wide SIMD with few PEs wins where it is cheaper (fewer accumulators and
+   threshold comparators per MAC lane). Binary-weight MVAUs with unsigned activations are
+   also priced with masked-sum lanes (``mac_style="masked_sum"``: each lane ANDs, one
+   column-sum tree per MVAU is shared by its PE rows), which win with many PEs. MMV (several
+   pixels against one weight word) fills the gaps between power-of-two divisors, so layers
+   land close to II rather than at half of it. A sliding window takes the smallest SIMD that
+   keeps up with its consumer's MMV (preferring its consumer's SIMD, so no width converter
+   is needed); element-wise nodes take the smallest PE that meets II, preferring their
+   producer's stream width for the same reason.
 3. **Re-price until it fits.** If the chosen design needs more of a resource than the card
-   allows in total, that resource's price doubles and step 2 runs again (a few rounds).
+   allows in total, or its floorplan overfills an SLR with it, that resource's price goes
+   up (x 2 x the overflow) and step 2 runs again (a few rounds).
 4. **Floorplan.** Units (residual blocks, layers) are laid along a serpentine of SLRs
-   (``slr.py``): each SLR within its limits, each SLR boundary within its SLL budget.
+   (``slr.py``): each SLR within its limits, each SLR boundary within its SLL budget. A
+   unit stays whole in one SLR wherever that fits; only when it does not is it split at a
+   node boundary, with the fewest splits (every stream across the split, main and bypass
+   branch alike, is charged to the SLL budget).
 5. **Target.** For a number (frames per second), II = clock / fps and steps 2-4 must fit,
    else ``ConfigError`` names the closest feasible figure. For ``"max"``, II is bisected
    between the fully parallel bound (the slowest node at its largest legal folding, the
    input DMA, the external-weight bandwidth) and the fully folded design: the smallest II
    whose design fits wins.
 
-Per-layer overrides (``overrides={"layer3.0.conv2": {"pe": 16, "mem_style": "uram"}}``) fix
-fields of a node before the search; unknown node names or fields are rejected.
+Per-layer overrides (``overrides={"layer3.0.conv2": {"pe": 16, "mem_style": "uram"}}``, also
+``"mac_style": "lut" | "masked_sum"``) fix fields of a node before the search; unknown node
+names or fields, and a mac style a node cannot use, are rejected.
 """
 
 from __future__ import annotations
@@ -48,18 +55,17 @@ from alveoflow.compiler.estimate.model import (
     GraphEstimate,
     estimate_graph,
     io_cycles,
-    tensor_widths,
-    unit_of,
 )
-from alveoflow.compiler.estimate.ops import node_cost
+from alveoflow.compiler.estimate.ops import hls_mul_style, mac_styles_for, node_cost
 from alveoflow.compiler.folding.candidates import KEYS, MacTable, divisors, mac_table, vec
 from alveoflow.compiler.folding.plan import FoldingPlan
-from alveoflow.compiler.folding.slr import Placement, place
+from alveoflow.compiler.folding.slr import Placement, floorplan
 from alveoflow.compiler.ir import Graph, Node, hw
 from alveoflow.errors import ConfigError, close_matches
 from alveoflow.hw.platforms import Platform, load_platform
 
-OVERRIDE_KEYS = ("pe", "simd", "mmv", "mem_style")
+OVERRIDE_KEYS = ("pe", "simd", "mmv", "mem_style", "mac_style")
+STYLE_KEYS = ("mem_style", "mac_style")  # override fields that are not fields of the op
 PRICE_ROUNDS = 5
 SCAN_POINTS = 40
 PE_OPS = (hw.StreamingMaxPool, hw.SumPool, hw.Thresholding, hw.AddStreams, hw.DuplicateStreams)
@@ -73,6 +79,7 @@ class Design:
     estimate: GraphEstimate
     placement: Placement
     sll_ok: bool
+    macs: dict[str, str] = dataclasses.field(default_factory=dict)  # MAC unit -> mac style
 
     @property
     def fits(self) -> bool:
@@ -138,8 +145,13 @@ def _check_overrides(
         node = graph.node(name)
         own = {f.name for f in dataclasses.fields(node.op)}  # type: ignore[arg-type]
         for key in fields:
-            if key != "mem_style" and key not in own:
+            if key not in STYLE_KEYS and key not in own:
                 raise ConfigError(f"override {name}: {node.op.kind} has no field {key!r}")
+        if "mac_style" in fields and fields["mac_style"] not in mac_styles_for(node.op):
+            raise ConfigError(
+                f"override {name}: mac_style {fields['mac_style']!r} does not apply to this "
+                f"{node.op.kind}; choose one of {list(mac_styles_for(node.op))}"
+            )
         out[name] = dict(fields)
     return out
 
@@ -203,7 +215,10 @@ class _Search:
         return best
 
     def at(self, ii: float) -> Design | None:
-        """The design meeting ``ii``, re-priced until it fits in total (or None)."""
+        """The design meeting ``ii``, re-priced until it fits (or None). A resource is
+        re-priced when the design needs more of it than the card allows in total, or when
+        the floorplan overfills an SLR with it (whole units per SLR: a design that fits in
+        total can still overflow one SLR, and then that resource is the scarce one)."""
         prices = self.base_prices.copy()
         design = None
         for _ in range(PRICE_ROUNDS):
@@ -213,10 +228,21 @@ class _Search:
             over = design.estimate.total().to_vector()
             used = np.array([over.as_dict()[k] for k in KEYS])
             ratio = np.divide(used, self.budget, out=np.zeros_like(used), where=self.budget > 0)
+            ratio = np.maximum(ratio, self._slr_ratio(design.placement))
             if design.fits or not np.any(ratio > 1.0):
                 return design
             prices = prices * np.where(ratio > 1.0, 2.0 * ratio, 1.0)
         return design
+
+    def _slr_ratio(self, placement: Placement) -> np.ndarray:
+        """Per resource, the fullest SLR's use over its budget."""
+        worst = np.zeros(len(KEYS))
+        for i, usage in enumerate(placement.usage):
+            budget = self.platform.budget(i).as_dict()
+            for j, k in enumerate(KEYS):
+                if budget[k] > 0:
+                    worst[j] = max(worst[j], usage[k] / budget[k])
+        return worst
 
     def _no_fit(self, design: Design | None) -> ConfigError:
         if design is None:
@@ -236,6 +262,7 @@ class _Search:
     def _design(self, ii: float, prices: np.ndarray) -> Design | None:
         fold: dict[str, dict[str, int]] = {}
         styles: dict[str, tuple[str, int]] = {}
+        macs: dict[str, str] = {}
         for name, table in self.macs.items():
             choice = table.pick(ii, prices)
             if choice is None:
@@ -244,6 +271,7 @@ class _Search:
             if isinstance(self.graph.node(name).op, hw.MVAU):
                 fold[name]["mmv"] = choice.mmv
             styles[name] = (choice.style, choice.pack)
+            macs[name] = choice.mac
         nodes: list[Node] = []
         for node in self.graph.nodes:
             if node.name in fold:
@@ -255,9 +283,9 @@ class _Search:
         if rest is None:
             return None
         virtual = Graph(self.graph.inputs, tuple(rest), self.graph.outputs, self.graph.meta)
-        est = estimate_graph(virtual, styles, self.fifo_depths)
+        est = estimate_graph(virtual, styles, self.fifo_depths, mac_styles=macs)
         placement, sll_ok = self._place(virtual, est)
-        return Design(ii, virtual, styles, est, placement, sll_ok)
+        return Design(ii, virtual, styles, est, placement, sll_ok, macs)
 
     def _fold_rest(
         self,
@@ -306,25 +334,8 @@ class _Search:
         return (min(scores, key=lambda s: scores[s]), 1)
 
     def _place(self, g: Graph, est: GraphEstimate) -> tuple[Placement, bool]:
-        unit_costs = {u: vec(c) for u, c in est.per_unit().items()}
-        widths = tensor_widths(g)
-        edges: list[tuple[str, str, int]] = []
-        for node in g.nodes:
-            for t in node.inputs:
-                prod = g.producer(t)
-                if prod is None:
-                    continue
-                pu, cu = unit_of(prod), unit_of(node)
-                if pu != cu:
-                    edges.append((pu, cu, widths.get(t, 0) or 64))
-        placement = place(
-            list(est.units), unit_costs, edges, self.platform, pinned={"io": self.platform.io_slr}
-        )
-        sll_ok = all(
-            used <= budget
-            for used, budget in zip(placement.sll, self.platform.sll_per_boundary, strict=False)
-        )
-        return placement, sll_ok
+        placement = floorplan(g, est, self.platform)
+        return placement, placement.sll_ok
 
 
 def _feed(table: MacTable) -> np.ndarray:
@@ -391,7 +402,9 @@ def _to_plan(
         if fields:
             folding[node.name] = fields
     styles = {k: {"style": s, "pack": p} for k, (s, p) in design.styles.items()}
+    macs = {k: hls_mul_style(g.node(k).op, m) for k, m in design.macs.items()}
     est = design.estimate
+    names = {n.name for n in g.nodes}
     return FoldingPlan(
         platform=platform.name,
         shell=platform.default_shell,
@@ -401,7 +414,12 @@ def _to_plan(
         fps=float(est.fps(clock_mhz)),
         folding=folding,
         mem_styles=styles,
+        mac_styles=macs,
         slr={u: int(s) for u, s in design.placement.slr_of.items()},
+        node_slrs={n: int(s) for n, s in design.placement.node_slr.items() if n in names},
+        unit_slrs={u: [int(x) for x in s] for u, s in design.placement.unit_slrs.items()},
+        split_units=list(design.placement.split_units),
+        sll=[int(x) for x in design.placement.sll],
         walk=list(design.placement.walk),
         units=list(est.units),
         overrides={k: dict(v) for k, v in overrides.items()},

@@ -3,11 +3,23 @@
 Units (residual blocks, layers) are placed in graph order along a *walk* of SLRs that moves
 one SLR at a time: ``0, 1, 2, 3, 2, 1, 0`` on a 4-SLR card whose DMA engines sit in SLR0, so
 the stream starts and ends next to the I/O (the reference floorplan snakes the same way).
-Each visit takes a contiguous run of units. The placement fills visits greedily under a
+Each visit takes a contiguous run of the chain. The placement fills visits greedily under a
 common cap, a fraction of every SLR's budget, and bisects the cap to the smallest that
-works, which spreads the design evenly. A stream between units in different SLRs uses
-``width + 2`` SLLs (data, valid, ready) on every boundary it crosses; each boundary's total
-must stay within the platform's SLL budget.
+works, which spreads the design evenly.
+
+**Floorplan granularity.** A unit is placed whole wherever that fits. Only when the whole
+placement cannot fit (some SLR would exceed its budget) may a unit be *split* at a node
+boundary in stream order: when the rest of a unit does not fit the room left in the current
+SLR, either the whole rest moves on to the next SLR of the walk, or its longest prefix of
+nodes that fits stays and the remainder moves on (a split). The placement with the fewest
+splits that fits is taken (every split ends a visit, so there are at most ``len(walk) - 1``
+and at most ``2^(len(walk)-1)`` fill paths to try), then its cap is bisected as above.
+
+**SLR crossings.** Every stream between nodes in different SLRs uses ``width + 2`` SLLs
+(data, valid, ready) on every boundary it crosses; each boundary's total must stay within
+the platform's SLL budget. Inside a split residual block both the main branch and the
+bypass branch cross, and both are counted (they are just two stream edges of the graph).
+The crossing registers sit in the Laguna sites of the SLL columns, so they cost no fabric.
 """
 
 from __future__ import annotations
@@ -17,20 +29,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from alveoflow.compiler.estimate.model import GraphEstimate, tensor_widths
+from alveoflow.compiler.ir import Graph
 from alveoflow.hw.platforms import RESOURCE_KEYS, Platform
+
+Edge = tuple[str, str, int]  # (producer node, consumer node, stream bits)
+Segment = tuple[int, int, int, int]  # (unit index, first piece, end piece, SLR)
+BISECT_STEPS = 18
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
 class Placement:
-    slr_of: dict[str, int]
+    slr_of: dict[str, int]  # unit -> the SLR its first node sits in
     walk: tuple[int, ...]
     cap: float  # the fraction of each SLR budget the fullest SLR uses
     usage: tuple[dict[str, float], ...]  # per SLR, platform units (incl. infrastructure)
     sll: tuple[int, ...]  # per boundary
+    node_slr: dict[str, int]  # every piece (node) -> SLR
+    unit_slrs: dict[str, tuple[int, ...]]  # unit -> its SLRs in stream order
+    sll_ok: bool = True
 
     @property
     def fits(self) -> bool:
-        return self.cap <= 1.0 + 1e-9
+        return self.cap <= 1.0 + EPS and self.sll_ok
+
+    @property
+    def split_units(self) -> list[str]:
+        return [u for u, s in self.unit_slrs.items() if len(s) > 1]
 
 
 def serpentine(platform: Platform) -> tuple[int, ...]:
@@ -43,83 +69,250 @@ def serpentine(platform: Platform) -> tuple[int, ...]:
     return walk if walk[-1] == io else up
 
 
+def floorplan(graph: Graph, est: GraphEstimate, platform: Platform) -> Placement:
+    """The placement of a priced graph: its units (``est.units``), each a chain of nodes with
+    their cost and that of the FIFOs and converters feeding them, host ops pinned to the I/O
+    SLR."""
+    pieces = {u: [(n, _vector(c.as_dict())) for n, c in ps] for u, ps in est.per_node().items()}
+    pinned = {"io": platform.io_slr}
+    return place(list(est.units), pieces, stream_edges(graph), platform, pinned=pinned)
+
+
+def stream_edges(graph: Graph) -> list[Edge]:
+    """Every stream between two nodes as (producer, consumer, bits); a stream to or from the
+    host side (width 0) is a DMA port, counted as 64 bits."""
+    widths = tensor_widths(graph)
+    edges: list[Edge] = []
+    for node in graph.nodes:
+        for t in node.inputs:
+            prod = graph.producer(t)
+            if prod is not None:
+                edges.append((prod.name, node.name, widths.get(t, 0) or 64))
+    return edges
+
+
 def place(
     units: Sequence[str],
-    costs: Mapping[str, np.ndarray],
-    edges: Sequence[tuple[str, str, int]],
+    pieces: Mapping[str, Sequence[tuple[str, np.ndarray]]],
+    edges: Sequence[Edge],
     platform: Platform,
     pinned: Mapping[str, int] | None = None,
 ) -> Placement:
-    """Assign ``units`` (graph order, costs in platform-unit vectors) to SLRs.
-    ``edges`` are (producer unit, consumer unit, stream bits); ``pinned`` fixes units."""
-    pinned = dict(pinned or {})
-    budgets = np.array(
-        [[platform.budget(i).as_dict()[k] for k in RESOURCE_KEYS] for i in range(platform.num_slrs)]
-    )
-    walk = serpentine(platform)
-    free = [u for u in units if u not in pinned]
-    lo, hi = 0.0, 8.0
-    best = _greedy(free, costs, pinned, budgets, walk, hi)
-    if best is None:
-        best = _greedy(free, costs, pinned, budgets, walk, 1e9)
+    """Assign ``units`` (graph order) to SLRs. ``pieces[unit]`` lists the unit's nodes in stream
+    order with their costs (platform-unit vectors; a unit can only be split between pieces);
+    ``edges`` are node-level streams; ``pinned`` fixes whole units to an SLR."""
+    return _Placer(units, pieces, edges, platform, dict(pinned or {})).run()
+
+
+class _Placer:
+    def __init__(
+        self,
+        units: Sequence[str],
+        pieces: Mapping[str, Sequence[tuple[str, np.ndarray]]],
+        edges: Sequence[Edge],
+        platform: Platform,
+        pinned: dict[str, int],
+    ):
+        self.platform, self.walk = platform, serpentine(platform)
+        n = len(platform.slrs)
+        self.budgets = np.array([_vector(platform.budget(i).as_dict()) for i in range(n)])
+        self.free = [u for u in units if u not in pinned]
+        self.names = [[p for p, _ in pieces.get(u, ())] or [u] for u in self.free]
+        self.cums = [_cumulative(pieces.get(u, ())) for u in self.free]
+        # cost of units i.. (for pruning: what is left must fit the room left)
+        totals = [c[-1] for c in self.cums] + [np.zeros(len(RESOURCE_KEYS))]
+        self.suffix = np.cumsum(np.array(totals)[::-1], axis=0)[::-1]
+        self.base = np.zeros_like(self.budgets)
+        self.fixed: dict[str, int] = {}
+        for unit, slr in pinned.items():
+            for name, cost in pieces.get(unit, ()) or ((unit, np.zeros(len(RESOURCE_KEYS))),):
+                self.base[slr] += cost
+                self.fixed[name] = slr
+        self.pinned = pinned
+        order = list(self.fixed) + [name for names in self.names for name in names]
+        index = {name: i for i, name in enumerate(order)}
+        known = [(index[a], index[b], bits) for a, b, bits in edges if a in index and b in index]
+        self.edge_a = np.array([e[0] for e in known], dtype=np.int64)
+        self.edge_b = np.array([e[1] for e in known], dtype=np.int64)
+        self.edge_bits = np.array([e[2] + 2 for e in known], dtype=np.int64)
+        self.sll_budget = np.array(platform.sll_per_boundary[: max(n - 1, 0)])
+        self.max_splits = len(self.walk) - 1
+
+    # -- strategy ----------------------------------------------------------------------------
+    def run(self) -> Placement:
+        # the greedy split-everywhere fill is the most permissive: if it fails, all do
+        if self._fill(1.0, self.max_splits, False) is not None:
+            for splits in range(self.max_splits + 1):
+                if self._fill(1.0, splits, True) is not None:
+                    return self._finish(self._bisect(0.0, 1.0, splits, True))
+        # nothing fits: the least-overfull placement (split freely, SLLs unchecked) says
+        # which resource overflows, so the search can re-price it
+        return self._finish(self._bisect(1.0, 1e9, self.max_splits, False))
+
+    def _bisect(self, lo: float, hi: float, splits: int, check_sll: bool) -> list[Segment]:
+        best = self._fill(hi, splits, check_sll)
         assert best is not None
-    for _ in range(30):
-        mid = (lo + hi) / 2
-        trial = _greedy(free, costs, pinned, budgets, walk, mid)
-        if trial is None:
-            lo = mid
-        else:
-            hi, best = mid, trial
-    usage = _usage(best, costs, platform.num_slrs)
-    cap = max(
-        float(np.max(np.divide(u, b, out=np.zeros_like(u), where=b > 0)))
-        for u, b in zip(usage, budgets, strict=True)
-    )
-    sll = _sll(best, edges, platform.num_slrs)
-    return Placement(best, walk, cap, tuple(_as_dict(u) for u in usage), tuple(sll))
+        if lo <= 0.0:
+            lo = 0.0
+        for _ in range(BISECT_STEPS):
+            mid = (lo + hi) / 2 if hi < 2.0 else np.sqrt(max(lo, 1e-3) * hi)
+            trial = self._fill(mid, splits, check_sll)
+            if trial is None:
+                lo = mid
+            else:
+                hi, best = mid, trial
+        return best
 
+    # -- one fill ----------------------------------------------------------------------------
+    def _fill(self, cap: float, splits: int, check_sll: bool) -> list[Segment] | None:
+        """Segments of a fill under ``cap`` with at most ``splits`` splits, or None."""
+        limit = self.budgets * cap + EPS
+        used = self.base.copy()
+        path: list[Segment] = []
+        # a split run (free splits, SLLs unchecked) prefers splitting: it is then greedy
+        split_first = not check_sll and splits == self.max_splits
+        return self._step(0, 0, 0, used, limit, splits, check_sll, split_first, path)
 
-def _greedy(
-    free: Sequence[str],
-    costs: Mapping[str, np.ndarray],
-    pinned: Mapping[str, int],
-    budgets: np.ndarray,
-    walk: tuple[int, ...],
-    cap: float,
-) -> dict[str, int] | None:
-    used = np.zeros_like(budgets)
-    for unit, slr in pinned.items():
-        used[slr] += costs.get(unit, 0.0)
-    limit = budgets * cap
-    slr_of = dict(pinned)
-    visit = 0
-    for unit in free:
-        c = costs[unit]
-        while np.any(used[walk[visit]] + c > limit[walk[visit]] + 1e-9):
-            visit += 1
-            if visit == len(walk):
+    def _step(
+        self,
+        i: int,
+        start: int,
+        visit: int,
+        used: np.ndarray,
+        limit: np.ndarray,
+        splits: int,
+        check_sll: bool,
+        split_first: bool,
+        path: list[Segment],
+    ) -> list[Segment] | None:
+        if i == len(self.free):
+            if check_sll and not self._sll_within(path):
                 return None
-        used[walk[visit]] += c
-        slr_of[unit] = walk[visit]
-    return slr_of
+            return list(path)
+        if visit == len(self.walk):
+            return None
+        cum, slr = self.cums[i], self.walk[visit]
+        before = cum[start - 1] if start > 0 else 0.0
+        if not self._room_for(i, before, visit, used, limit):
+            return None
+        if np.all(used[slr] + cum[-1] - before <= limit[slr]):
+            used[slr] += cum[-1] - before
+            path.append((i, start, len(cum), slr))
+            found = self._step(i + 1, 0, visit, used, limit, splits, check_sll, split_first, path)
+            path.pop()
+            used[slr] -= cum[-1] - before
+            return found
+        moves = ("split", "move") if split_first else ("move", "split")
+        for move in moves:
+            if move == "move":
+                found = self._step(
+                    i, start, visit + 1, used, limit, splits, check_sll, split_first, path
+                )
+            elif splits > 0:
+                found = self._split(
+                    i, start, visit, used, limit, splits, check_sll, split_first, path
+                )
+            else:
+                found = None
+            if found is not None:
+                return found
+        return None
+
+    def _split(
+        self,
+        i: int,
+        start: int,
+        visit: int,
+        used: np.ndarray,
+        limit: np.ndarray,
+        splits: int,
+        check_sll: bool,
+        split_first: bool,
+        path: list[Segment],
+    ) -> list[Segment] | None:
+        """Keep the longest prefix of unit ``i`` (from piece ``start``) that fits here."""
+        cum, slr = self.cums[i], self.walk[visit]
+        before = cum[start - 1] if start > 0 else 0.0
+        ok = np.all(used[slr] + cum[start:] - before <= limit[slr], axis=1)
+        end = start + int(np.argmin(ok)) if not ok.all() else len(cum)
+        if end == start or end == len(cum):
+            return None  # nothing fits here (or all of it does, handled by the caller)
+        part = cum[end - 1] - before
+        used[slr] += part
+        path.append((i, start, end, slr))
+        found = self._step(i, end, visit + 1, used, limit, splits - 1, check_sll, split_first, path)
+        path.pop()
+        used[slr] -= part
+        return found
+
+    def _room_for(
+        self, i: int, before: np.ndarray | float, visit: int, used: np.ndarray, limit: np.ndarray
+    ) -> bool:
+        """Whether what is left (units i.. less the ``before`` part placed) can fit in the
+        room the SLRs still on the walk have left (a necessary condition only)."""
+        ahead = sorted(set(self.walk[visit:]))
+        room = np.sum(limit[ahead] - used[ahead], axis=0)
+        return bool(np.all(self.suffix[i] - before <= room + EPS))
+
+    # -- results -----------------------------------------------------------------------------
+    def _slr_vector(self, path: Sequence[Segment]) -> np.ndarray:
+        slrs = list(self.fixed.values())
+        for names in self.names:
+            slrs.extend([-1] * len(names))
+        offset = len(self.fixed)
+        starts = np.cumsum([0] + [len(n) for n in self.names])
+        for i, a, b, slr in path:
+            slrs[offset + starts[i] + a : offset + starts[i] + b] = [slr] * (b - a)
+        return np.array(slrs, dtype=np.int64)
+
+    def _crossings(self, path: Sequence[Segment]) -> np.ndarray:
+        n = len(self.platform.slrs)
+        out = np.zeros(max(n - 1, 0), dtype=np.int64)
+        if not len(self.edge_a):
+            return out
+        slr = self._slr_vector(path)
+        lo = np.minimum(slr[self.edge_a], slr[self.edge_b])
+        hi = np.maximum(slr[self.edge_a], slr[self.edge_b])
+        for boundary in range(n - 1):
+            out[boundary] = int(np.sum(self.edge_bits[(lo <= boundary) & (hi > boundary)]))
+        return out
+
+    def _sll_within(self, path: Sequence[Segment]) -> bool:
+        return bool(np.all(self._crossings(path) <= self.sll_budget))
+
+    def _finish(self, path: Sequence[Segment]) -> Placement:
+        node_slr = dict(self.fixed)
+        unit_slrs: dict[str, tuple[int, ...]] = {u: (s,) for u, s in self.pinned.items()}
+        usage = self.base.copy()
+        for i, a, b, slr in path:
+            cum = self.cums[i]
+            usage[slr] += cum[b - 1] - (cum[a - 1] if a > 0 else 0.0)
+            for name in self.names[i][a:b]:
+                node_slr[name] = slr
+            unit = self.free[i]
+            unit_slrs[unit] = unit_slrs.get(unit, ()) + (slr,)
+        ratio = np.divide(usage, self.budgets, out=np.zeros_like(usage), where=self.budgets > 0)
+        sll = self._crossings(path)
+        return Placement(
+            slr_of={u: s[0] for u, s in unit_slrs.items()},
+            walk=self.walk,
+            cap=float(np.max(ratio)) if ratio.size else 0.0,
+            usage=tuple(_as_dict(u) for u in usage),
+            sll=tuple(int(x) for x in sll),
+            node_slr=node_slr,
+            unit_slrs=unit_slrs,
+            sll_ok=bool(np.all(sll <= self.sll_budget)),
+        )
 
 
-def _usage(slr_of: Mapping[str, int], costs: Mapping[str, np.ndarray], n: int) -> list[np.ndarray]:
-    usage = [np.zeros(len(RESOURCE_KEYS)) for _ in range(n)]
-    for unit, slr in slr_of.items():
-        usage[slr] = usage[slr] + costs.get(unit, 0.0)
-    return usage
+def _cumulative(pieces: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
+    if not pieces:
+        return np.zeros((1, len(RESOURCE_KEYS)))
+    return np.cumsum(np.array([c for _, c in pieces], dtype=np.float64), axis=0)
 
 
-def _sll(slr_of: Mapping[str, int], edges: Sequence[tuple[str, str, int]], n: int) -> list[int]:
-    per_boundary = [0] * max(n - 1, 0)
-    for a, b, bits in edges:
-        sa, sb = slr_of.get(a), slr_of.get(b)
-        if sa is None or sb is None or sa == sb:
-            continue
-        for boundary in range(min(sa, sb), max(sa, sb)):
-            per_boundary[boundary] += bits + 2
-    return per_boundary
+def _vector(d: Mapping[str, float]) -> np.ndarray:
+    return np.array([d[k] for k in RESOURCE_KEYS], dtype=np.float64)
 
 
 def _as_dict(v: np.ndarray) -> dict[str, float]:

@@ -5,7 +5,7 @@ Operators live in one small module per family: ``hw`` (what the card computes) a
 imports every op module, so graph files can be loaded.
 """
 
-from alveoflow.compiler.ir import hw
+from alveoflow.compiler.ir import hw, nn
 from alveoflow.compiler.ir.core import OP_TYPES, Graph, Node, Op, OutSpec, TensorInfo
 from alveoflow.compiler.ir.qtype import BIPOLAR, FLOAT32, QType, smallest_qtype
 from alveoflow.compiler.ir.serialize import graph_to_dict, load_graph, save_graph

@@ -101,7 +101,7 @@ class QType:
             return True
         if self.bipolar:
             return bool(np.all((arr == -1) | (arr == 1)))
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
+        if arr.dtype.kind == "f" and not np.all(np.equal(np.mod(arr, 1), 0)):
             return False
         return bool(arr.min() >= self.min and arr.max() <= self.max)
 
@@ -120,7 +120,7 @@ def smallest_qtype(lo: int, hi: int) -> QType:
         raise GraphError(f"empty range [{lo}, {hi}]")
     if lo >= 0:
         return QType.uint(max(1, int(hi).bit_length()))
-    bits = max(int(-lo - 1).bit_length(), int(hi).bit_length()) + 1
+    bits = max(int(-lo - 1).bit_length(), int(max(hi, 0)).bit_length()) + 1
     return QType.sint(bits)
 
 

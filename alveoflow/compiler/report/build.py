@@ -5,8 +5,12 @@
 - ``estimate``: ``fps``, ``latency_ms`` (batch 1), ``clock_mhz``, ``ii_cycles``, ``bottleneck``,
   ``throughput`` per batch size, ``resources.total`` and ``resources.per_slr`` (one entry per
   SLR with the same keys, the ``fraction`` of that SLR, its ``budget`` and ``limit``),
-  ``within_limits``, ``sll`` per SLR boundary.
-- ``layers``: per node ``cycles``, ``folding``, ``mem_style``, ``lanes``, ``slr``, resources.
+  ``within_limits``, ``sll`` (wires used and budget per SLR boundary, the split units).
+- ``layers``: per node ``cycles``, ``folding``, ``mem_style``, ``mac_style`` (the MAC unit's
+  ``alveo::mul_style``, ``-`` for other nodes), ``lanes``, ``slr`` (the node's own SLR),
+  ``unit_split`` (its residual block spans several SLRs), resources.
+- ``floorplan``: the SLR ``walk``, ``units`` (unit -> SLR of its first node), ``unit_slrs``
+  (unit -> SLRs in stream order), ``split_units``, ``nodes`` (node -> SLR).
 - ``fifos``: depth and width of every stream FIFO.
 - ``plan``: the folding plan itself.
 
@@ -40,15 +44,17 @@ def _round(d: dict[str, float], nd: int = 1) -> dict[str, float]:
 def design_estimate(graph: Graph, plan: FoldingPlan, fifo: FifoResult | None) -> GraphEstimate:
     """The folded graph priced with the plan's memory styles and the sized FIFOs."""
     styles = {k: (str(v["style"]), int(v["pack"])) for k, v in plan.mem_styles.items()}
-    return estimate_graph(graph, styles, fifo.depths if fifo is not None else None)
+    depths = fifo.depths if fifo is not None else None
+    return estimate_graph(graph, styles, depths, mac_styles=plan.mac_styles)
 
 
 def per_slr(est: GraphEstimate, plan: FoldingPlan, platform: Platform) -> list[dict[str, Any]]:
     usage = [dict.fromkeys(RESOURCE_KEYS, 0.0) for _ in range(platform.num_slrs)]
-    for unit, cost in est.per_unit().items():
-        slr = plan.slr.get(unit, platform.io_slr)
-        for k, v in cost.as_dict().items():
-            usage[slr][k] += v
+    for unit, pieces in est.per_node().items():
+        for name, cost in pieces:
+            slr = _node_slr(plan, name, unit, platform)
+            for k, v in cost.as_dict().items():
+                usage[slr][k] += v
     rows = []
     for i, used in enumerate(usage):
         infra = platform.slr_infrastructure(i).as_dict()
@@ -69,6 +75,12 @@ def per_slr(est: GraphEstimate, plan: FoldingPlan, platform: Platform) -> list[d
             }
         )
     return rows
+
+
+def _node_slr(plan: FoldingPlan, node: str, unit: str, platform: Platform) -> int:
+    if node in plan.node_slrs:
+        return plan.node_slrs[node]
+    return plan.slr.get(unit, platform.io_slr)
 
 
 def build_report(
@@ -104,14 +116,22 @@ def build_report(
         "model": str(graph.meta.get("model", "graph")),
         "platform": platform.to_dict(),
         "estimate": estimate,
-        "layers": _layers(folded, est, plan),
+        "layers": _layers(folded, est, plan, platform),
         "fifos": _fifos(folded, fifo_result),
-        "floorplan": {"walk": plan.walk, "units": plan.slr},
+        "floorplan": {
+            "walk": plan.walk,
+            "units": plan.slr,
+            "unit_slrs": plan.unit_slrs or {u: [s] for u, s in plan.slr.items()},
+            "split_units": plan.split_units,
+            "nodes": {r.name: _node_slr(plan, r.name, r.unit, platform) for r in est.nodes},
+        },
         "plan": plan.to_dict(),
     }
 
 
-def _layers(graph: Graph, est: GraphEstimate, plan: FoldingPlan) -> list[dict[str, Any]]:
+def _layers(
+    graph: Graph, est: GraphEstimate, plan: FoldingPlan, platform: Platform
+) -> list[dict[str, Any]]:
     out = []
     for row in est.nodes:
         if row.cycles == 0 and row.cost.lut == 0:
@@ -121,11 +141,13 @@ def _layers(graph: Graph, est: GraphEstimate, plan: FoldingPlan) -> list[dict[st
                 "name": row.name,
                 "kind": row.kind,
                 "unit": row.unit,
-                "slr": plan.slr.get(row.unit),
+                "slr": _node_slr(plan, row.name, row.unit, platform),
+                "unit_split": plan.is_split(row.unit),
                 "cycles": row.cycles,
                 "folding": plan.folding.get(row.name, {}),
                 "mem_style": row.mem_style,
                 "pack": row.pack,
+                "mac_style": row.mac_style,
                 "lanes": row.lanes,
                 "resources": _round(row.cost.as_dict()),
             }
@@ -144,6 +166,8 @@ def _fifos(graph: Graph, fifo: FifoResult | None) -> list[dict[str, Any]]:
 
 
 def _sll(graph: Graph, plan: FoldingPlan, platform: Platform) -> dict[str, Any]:
+    """SLR-crossing wires per boundary: every stream between nodes in different SLRs,
+    ``width + 2`` on each boundary it crosses (inside a split block, main and bypass)."""
     from alveoflow.compiler.estimate.model import unit_of
 
     widths = tensor_widths(graph)
@@ -153,8 +177,8 @@ def _sll(graph: Graph, plan: FoldingPlan, platform: Platform) -> dict[str, Any]:
             prod = graph.producer(t)
             if prod is None:
                 continue
-            a = plan.slr.get(unit_of(prod), platform.io_slr)
-            b = plan.slr.get(unit_of(node), platform.io_slr)
+            a = _node_slr(plan, prod.name, unit_of(prod), platform)
+            b = _node_slr(plan, node.name, unit_of(node), platform)
             for boundary in range(min(a, b), max(a, b)):
                 used[boundary] += (widths.get(t, 0) or 64) + 2
     budget = list(platform.sll_per_boundary)
@@ -162,6 +186,7 @@ def _sll(graph: Graph, plan: FoldingPlan, platform: Platform) -> dict[str, Any]:
         "used": used,
         "budget": budget,
         "within_budget": all(u <= b for u, b in zip(used, budget, strict=False)),
+        "split_units": list(plan.split_units),
     }
 
 

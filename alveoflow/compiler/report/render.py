@@ -2,7 +2,8 @@
 
 Plots (matplotlib, Agg backend, written next to the HTML): per-layer cycles with the
 bottleneck in red and the frame interval as a line; resources per SLR against the limits;
-the floorplan (units per SLR in chain order); latency and throughput against batch size.
+the floorplan (units per SLR in chain order, split blocks hatched); latency and throughput
+against batch size.
 """
 
 from __future__ import annotations
@@ -68,28 +69,56 @@ def plot_resources(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def plot_floorplan(report: dict[str, Any], path: Path) -> None:
-    plt = _plt()
-    units = report["floorplan"]["units"]
+def floorplan_segments(report: dict[str, Any]) -> dict[int, list[tuple[str, int, int]]]:
+    """Per SLR, its pieces in chain order as (unit, part number, parts): a whole unit is
+    part 1 of 1, a unit split across SLRs has one piece per SLR it visits."""
+    plan = report["floorplan"]
     n = len(report["estimate"]["resources"]["per_slr"])
-    order = [u for u in report["plan"]["units"] if u in units]
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 1.1 * n))
-    per: dict[int, list[str]] = {i: [] for i in range(n)}
+    spans = plan.get("unit_slrs") or {u: [s] for u, s in plan["units"].items()}
+    order = [u for u in report["plan"]["units"] if u in spans]
+    per: dict[int, list[tuple[str, int, int]]] = {i: [] for i in range(n)}
     for u in order:
-        per[units[u]].append(u)
+        for k, slr in enumerate(spans[u]):
+            per[slr].append((u, k + 1, len(spans[u])))
+    return per
+
+
+def plot_floorplan(report: dict[str, Any], path: Path) -> None:
+    """Units per SLR in chain order; a block split at a layer boundary is drawn hatched with
+    a red edge, once per SLR it spans, labelled with its part (``layer3.0 1/2``)."""
+    plt = _plt()
+    per = floorplan_segments(report)
+    n = len(per)
+    order = [u for u in report["plan"]["units"] if any(u == s[0] for v in per.values() for s in v)]
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 1.1 * n))
     cmap = plt.get_cmap("viridis")
-    for slr, names in per.items():
-        for k, name in enumerate(names):
+    for slr, pieces in per.items():
+        for k, (name, part, parts) in enumerate(pieces):
             color = cmap(order.index(name) / max(1, len(order) - 1))
-            ax.add_patch(plt.Rectangle((k, slr + 0.1), 0.95, 0.8, color=color, alpha=0.8))
-            ax.text(k + 0.47, slr + 0.5, name, ha="center", va="center", fontsize=6, rotation=90)
-    ax.set_xlim(0, max(len(v) for v in per.values()) + 0.5)
+            split = parts > 1
+            ax.add_patch(
+                plt.Rectangle(
+                    (k, slr + 0.1),
+                    0.95,
+                    0.8,
+                    facecolor=color,
+                    alpha=0.8,
+                    hatch="//" if split else None,
+                    edgecolor="#c0392b" if split else color,
+                    lw=2 if split else 0.5,
+                )
+            )
+            label = f"{name} {part}/{parts}" if split else name
+            ax.text(k + 0.47, slr + 0.5, label, ha="center", va="center", fontsize=6, rotation=90)
+    ax.set_xlim(0, max([len(v) for v in per.values()] + [1]) + 0.5)
     ax.set_ylim(0, n)
     ax.set_yticks([i + 0.5 for i in range(n)])
     ax.set_yticklabels([f"SLR{i}" for i in range(n)])
     ax.set_xticks([])
     walk = " -> ".join(str(s) for s in report["floorplan"]["walk"])
-    ax.set_title(f"Floorplan (colour = chain order; walk {walk})")
+    split = report["floorplan"].get("split_units") or []
+    note = f"; split at a layer boundary (hatched): {', '.join(split)}" if split else ""
+    ax.set_title(f"Floorplan (colour = chain order; walk {walk}{note})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -126,10 +155,20 @@ def _summary(report: dict[str, Any]) -> str:
         ("batch-1 latency", f"{e['latency_ms']} ms"),
         ("resources", ", ".join(f"{k} {tot[k]:,.0f}" for k in KEYS)),
         ("within limits", "yes" if e["within_limits"] else "NO"),
+        ("SLR crossings", _crossings(report)),
     ]
     return "\n".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
+
+
+def _crossings(report: dict[str, Any]) -> str:
+    sll = report["estimate"].get("sll", {})
+    used, budget = sll.get("used", []), sll.get("budget", [])
+    text = ", ".join(f"{u:,}/{b:,}" for u, b in zip(used, budget, strict=False)) or "-"
+    split = report["floorplan"].get("split_units") or []
+    blocks = f"; blocks split across SLRs: {', '.join(split)}" if split else "; no block split"
+    return f"SLLs used/budget per boundary {text}{blocks}"
 
 
 def _layer_table(report: dict[str, Any]) -> str:
@@ -144,7 +183,7 @@ def _layer_table(report: dict[str, Any]) -> str:
         cells = [
             r["name"],
             r["kind"],
-            r["slr"],
+            f"{r['slr']} (split block)" if r.get("unit_split") else r["slr"],
             f"{r['cycles']:,}",
             fold,
             r["mem_style"],

@@ -7,14 +7,22 @@
 //  * mul_style::dsp     -- one DSP multiplier per product (e.g. int8 x uint8).
 //  * mul_style::dsp_packed2 -- two unsigned <=8-bit activations of two MMV pixels share one DSP
 //                          multiply with the same signed <=8-bit weight (see mul2_packed).
+//  * mul_style::masked_sum -- bipolar weights only: sum_i w_i*x_i = 2*sum_{w_i=+1} x_i - sum_i x_i.
+//                          Each lane ANDs its weight bit with x_i (no negation, operands as
+//                          wide as x); the column sum sum_i x_i does not depend on the weights,
+//                          so an MVAU computes it once per input word and shares it between
+//                          all PE rows (alveo_mvau.hpp). Bit-exact with lut. Where a component
+//                          has no shared path (vvau), it falls back to the lut arithmetic.
 #ifndef ALVEO_MAC_HPP
 #define ALVEO_MAC_HPP
+
+#include <type_traits>
 
 #include "alveo_common.hpp"
 
 namespace alveo {
 
-enum class mul_style { lut, dsp, dsp_packed2 };
+enum class mul_style { lut, dsp, dsp_packed2, masked_sum };
 
 // One product w * x of decoded elements, bound to LUTs or to a DSP by STYLE. Bipolar weights
 // turn the product into a conditional negate, which is what the LUTs implement.
@@ -80,6 +88,75 @@ struct simd_dot<SIMD, bipolar, bipolar, A, STYLE> {
         return A(2 * int(ones)) - A(int(SIMD));
     }
 };
+
+// ---- masked_sum: sums of SIMD inputs and of the inputs whose bipolar weight is +1 ----
+
+// Number of bits of the unsigned value V (bit_length; 0 for V = 0).
+template <unsigned long long V> struct bit_length {
+    static constexpr unsigned value = 1 + bit_length<V / 2>::value;
+};
+template <> struct bit_length<0> { static constexpr unsigned value = 0; };
+
+// Widths of the masked and column sums of SIMD inputs of type IT (signed when IT is).
+template <unsigned SIMD, class IT> struct masked_types {
+    static constexpr unsigned long long MAG =
+        (unsigned long long)(elem<IT>::MAX > -elem<IT>::MIN ? elem<IT>::MAX : -elem<IT>::MIN);
+    static constexpr unsigned SUM_BITS = bit_length<SIMD * MAG>::value + 1;  // + sign
+    typedef ap_int<SUM_BITS> sum_t;        // sum_i x_i or sum_{w_i=+1} x_i
+    typedef ap_int<SUM_BITS + 2> dot_t;    // 2 * masked - column (|.| <= SIMD * MAG)
+};
+
+// sum_i x_i over the SIMD lanes of one input word (shared by every PE row).
+template <unsigned SIMD, class IT>
+typename masked_types<SIMD, IT>::sum_t simd_column_sum(const ap_uint<SIMD * elem<IT>::BITS>& x) {
+#pragma HLS INLINE
+    typename masked_types<SIMD, IT>::sum_t s = 0;
+    for (unsigned i = 0; i < SIMD; i++) {
+#pragma HLS UNROLL
+        s += lane<IT>(x, i);
+    }
+    return s;
+}
+
+// sum_{i: w_i = +1} x_i: each lane is x_i AND its weight bit (bipolar: bit 1 = +1).
+template <unsigned SIMD, class IT>
+typename masked_types<SIMD, IT>::sum_t simd_masked_sum(const ap_uint<SIMD>& w,
+                                                  const ap_uint<SIMD * elem<IT>::BITS>& x) {
+#pragma HLS INLINE
+    typename masked_types<SIMD, IT>::sum_t s = 0;
+    for (unsigned i = 0; i < SIMD; i++) {
+#pragma HLS UNROLL
+        const typename elem<IT>::value_t v = lane<IT>(x, i);
+        s += w[i] ? v : typename elem<IT>::value_t(0);
+    }
+    return s;
+}
+
+// The dot product from a masked sum and a (shared) column sum: 2 * masked - column.
+template <unsigned SIMD, class IT, class A>
+A masked_dot(const ap_uint<SIMD>& w, const ap_uint<SIMD * elem<IT>::BITS>& x,
+             const typename masked_types<SIMD, IT>::sum_t& column) {
+#pragma HLS INLINE
+    typedef typename masked_types<SIMD, IT>::dot_t D;
+    return A(D(2) * D(simd_masked_sum<SIMD, IT>(w, x)) - D(column));
+}
+
+// masked_sum used on its own (no sharing): computes its own column sum.
+template <unsigned SIMD, class WT, class IT, class A>
+struct simd_dot<SIMD, WT, IT, A, mul_style::masked_sum> {
+    static_assert(std::is_same<WT, bipolar>::value, "mul_style::masked_sum needs bipolar weights");
+};
+template <unsigned SIMD, class IT, class A>
+struct simd_dot<SIMD, bipolar, IT, A, mul_style::masked_sum> {
+    static A apply(const ap_uint<SIMD>& w, const ap_uint<SIMD * elem<IT>::BITS>& x) {
+#pragma HLS INLINE
+        return masked_dot<SIMD, IT, A>(w, x, simd_column_sum<SIMD, IT>(x));
+    }
+};
+// bipolar x bipolar keeps XNOR-popcount (resolves the overlap with the specialisation above).
+template <unsigned SIMD, class A>
+struct simd_dot<SIMD, bipolar, bipolar, A, mul_style::masked_sum>
+    : simd_dot<SIMD, bipolar, bipolar, A, mul_style::lut> {};
 
 // Two exact products w*a0 and w*a1 from a single multiply ("two 8-bit MACs per DSP").
 //   packed = a0 + a1 * 2^18           (unsigned, 26 bits: fits the DSP48E2 27-bit port)

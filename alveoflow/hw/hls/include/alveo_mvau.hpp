@@ -28,11 +28,18 @@
 // Config struct fields:
 //   MW, MH, SIMD, PE, MMV     matrix size, folding, pixels in parallel (MMV >= 1)
 //   idt, wdt, odt, acc_t      input / weight / output element types, accumulator type
-//   MUL                       alveo::mul_style::{lut, dsp, dsp_packed2}
+//   MUL                       alveo::mul_style::{lut, dsp, dsp_packed2, masked_sum}
+//
+// mul_style::masked_sum (bipolar weights, e.g. w1a2): sum_c W[r][c]*x[c] is computed as
+// 2 * sum_{c: W[r][c] = +1} x[c] - sum_c x[c]. The column sum sum_c x[c] of each input word is
+// computed once per pixel (one adder tree of SIMD inputs) and shared by all PE rows; each PE
+// lane only ANDs its weight bit with x[c]. Results are bit-exact with mul_style::lut.
 //   NT, tdt, OUT_OFFSET       (mvau only) thresholds per row, threshold type, count offset
 //   bdt                       (mvau_bias only) bias type
 #ifndef ALVEO_MVAU_HPP
 #define ALVEO_MVAU_HPP
+
+#include <type_traits>
 
 #include "alveo_mac.hpp"
 #include "alveo_threshold.hpp"
@@ -123,6 +130,63 @@ template <class C> struct mmv_dot<C, mul_style::dsp_packed2> {
     }
 };
 
+// Per-pixel column sums of an input word: computed (once per word, for all PE rows) only by
+// mul_style::masked_sum; the other styles need none and leave them zero.
+template <class C, mul_style S> struct mmv_column_sums {
+    typedef typename masked_types<C::SIMD, typename C::idt>::sum_t sum_t;
+    static void apply(const typename mvau_types<C>::in_word&, sum_t cs[C::MMV]) {
+#pragma HLS INLINE
+    for (unsigned m = 0; m < C::MMV; m++) {
+#pragma HLS UNROLL
+        cs[m] = 0;
+    }
+    }
+};
+template <class C> struct mmv_column_sums<C, mul_style::masked_sum> {
+    typedef typename masked_types<C::SIMD, typename C::idt>::sum_t sum_t;
+    static void apply(const typename mvau_types<C>::in_word& x, sum_t cs[C::MMV]) {
+#pragma HLS INLINE
+    for (unsigned m = 0; m < C::MMV; m++) {
+#pragma HLS UNROLL
+        cs[m] = simd_column_sum<C::SIMD, typename C::idt>(pixel<C>(x, m));
+    }
+    }
+};
+
+// One PE row's per-pixel dot products: mmv_dot, or for masked_sum a masked sum per pixel
+// combined with the shared column sums.
+template <class C, mul_style S> struct pe_dot {
+    typedef typename mmv_column_sums<C, S>::sum_t sum_t;
+    static void apply(const typename mvau_types<C>::w_word& w,
+                      const typename mvau_types<C>::in_word& x, const sum_t[C::MMV],
+                      typename C::acc_t s[C::MMV]) {
+#pragma HLS INLINE
+    mmv_dot<C, S>::apply(w, x, s);
+    }
+};
+template <class C> struct pe_dot<C, mul_style::masked_sum> {
+    typedef typename mmv_column_sums<C, mul_style::masked_sum>::sum_t sum_t;
+    static void apply(const typename mvau_types<C>::w_word& w,
+                      const typename mvau_types<C>::in_word& x, const sum_t cs[C::MMV],
+                      typename C::acc_t s[C::MMV]) {
+#pragma HLS INLINE
+    static_assert(std::is_same<typename C::wdt, bipolar>::value,
+                  "mul_style::masked_sum needs bipolar weights");
+    for (unsigned m = 0; m < C::MMV; m++) {
+#pragma HLS UNROLL
+        s[m] = masked_dot<C::SIMD, typename C::idt, typename C::acc_t>(w, pixel<C>(x, m), cs[m]);
+    }
+    }
+};
+// The style mvau_core runs: C::MUL, except that bipolar x bipolar keeps XNOR-popcount (which
+// needs no column sum) when masked_sum is asked for.
+template <class C> struct effective_mul {
+    static constexpr mul_style value =
+        C::MUL == mul_style::masked_sum && std::is_same<typename C::idt, bipolar>::value
+            ? mul_style::lut
+            : C::MUL;
+};
+
 // The folded loop shared by every MVAU flavour; ACT decides what happens to an accumulator and
 // P is the (decayed) parameter array ACT reads: thresholds, bias or an unused dummy.
 template <class C, class ACT, class P>
@@ -149,10 +213,14 @@ void mvau_core(hls::stream<typename mvau_types<C>::in_word>& in,
         } else {
             x = inbuf[sf];
         }
+        const mul_style S = effective_mul<C>::value;
+        typename mmv_column_sums<C, S>::sum_t cs[C::MMV];
+#pragma HLS ARRAY_PARTITION variable = cs complete dim = 0
+        mmv_column_sums<C, S>::apply(x, cs);  // shared by all PE rows (masked_sum only)
         for (unsigned pe = 0; pe < C::PE; pe++) {
 #pragma HLS UNROLL
             typename C::acc_t s[C::MMV];
-            mmv_dot<C, C::MUL>::apply(weights[pe][nf * T::SF + sf], x, s);
+            pe_dot<C, S>::apply(weights[pe][nf * T::SF + sf], x, cs, s);
             for (unsigned m = 0; m < C::MMV; m++) {
 #pragma HLS UNROLL
                 acc[m][pe] = (sf == 0 ? typename C::acc_t(0) : acc[m][pe]) + s[m];

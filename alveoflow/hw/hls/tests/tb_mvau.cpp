@@ -1,7 +1,8 @@
 // tb_mvau.cpp -- alveo::mvau / mvau_bias / mvau_raw against a naive matrix-vector product.
 // Covers several foldings (PE=MH, SIMD=MW, PE=1, SIMD=1, in between), bipolar x bipolar
 // (XNOR-popcount), bipolar x uint, int8 x uint8 on DSPs, signed inputs, MMV=2 and 4, the
-// dsp_packed2 style, thresholds and raw outputs with and without bias.
+// dsp_packed2 style, thresholds and raw outputs with and without bias, and the masked_sum style
+// (bipolar weights x 1/2/4-bit unsigned and signed inputs; 2*masked - shared column sum).
 #include <algorithm>
 
 #include "alveo_mvau.hpp"
@@ -149,6 +150,40 @@ typedef ap_int<8> s8;
 typedef ap_int<16> a16;
 typedef ap_int<32> a32;
 const mul_style LUT = mul_style::lut, DSP = mul_style::dsp, PK2 = mul_style::dsp_packed2;
+const mul_style MSK = mul_style::masked_sum;
+typedef ap_uint<1> u1;
+typedef ap_uint<4> u4;
+typedef ap_int<11> a11;  // exactly wide enough for 36 x 15: 2*masked must not overflow into it
+
+// The layer3_2 config above with the masked-sum datapath.
+struct cfg_layer3_2_conv2_masked : cfg_layer3_2_conv2 {
+    static constexpr alveo::mul_style MUL = alveo::mul_style::masked_sum;
+};
+
+int masked_sum_cases() {
+    int fails = 0;
+    // 2-bit inputs (w1a2), foldings of a 36 x 16 matrix, thresholds.
+    fails += run<Cfg<36, 16, 36, 16, 1, u2, bipolar, u2, a16, MSK>, THR>("msk a2 full", 21, 5);
+    fails += run<Cfg<36, 16, 1, 1, 1, u2, bipolar, u2, a16, MSK>, THR>("msk a2 pe1 simd1", 22, 5);
+    fails += run<Cfg<36, 16, 12, 16, 1, u2, bipolar, u2, a16, MSK>, THR>("msk a2 pe=mh", 23, 5);
+    fails += run<Cfg<36, 16, 36, 1, 1, u2, bipolar, u2, a16, MSK>, THR>("msk a2 simd=mw", 24, 5);
+    fails += run<Cfg<36, 16, 4, 2, 1, u2, bipolar, u2, a16, MSK>, THR>("msk a2 pe2 simd4", 25, 5);
+    fails += run<Cfg<36, 16, 9, 4, 2, u2, bipolar, u4, a16, MSK, 15>, THR>("msk a2 mmv2", 26, 6);
+    fails += run<cfg_layer3_2_conv2_masked, THR>("msk codegen-style cfg", 27, 4);
+    // 1-bit unsigned inputs.
+    fails += run<Cfg<64, 8, 16, 8, 1, u1, bipolar, u2, a16, MSK>, THR>("msk a1 pe=mh", 28, 6);
+    fails += run<Cfg<64, 8, 64, 2, 2, u1, bipolar, a16, a16, MSK>, RAW>("msk a1 simd=mw mmv2", 29, 6);
+    fails += run<Cfg<64, 8, 1, 1, 1, u1, bipolar, a16, a16, MSK>, RAW>("msk a1 pe1 simd1", 30, 3);
+    // 4-bit unsigned inputs, raw and bias; a tight accumulator (2*masked exceeds its range).
+    fails += run<Cfg<36, 8, 36, 8, 1, u4, bipolar, a11, a11, MSK>, RAW>("msk a4 tight acc", 31, 6);
+    fails += run<Cfg<36, 8, 6, 8, 2, u4, bipolar, a16, a16, MSK>, BIAS>("msk a4 mmv2 bias", 32, 6);
+    fails += run<Cfg<36, 8, 1, 1, 2, u4, bipolar, u2, a16, MSK, 3>, THR>("msk a4 pe1 mmv2", 33, 4);
+    // signed inputs (the identity holds for any x), and bipolar inputs (falls back to XNOR).
+    fails += run<Cfg<24, 6, 6, 3, 1, ap_int<4>, bipolar, a16, a16, MSK>, RAW>("msk signed", 34, 5);
+    fails += run<Cfg<64, 8, 16, 4, 1, bipolar, bipolar, bipolar, a16, MSK, 1>, THR>(
+        "msk xnor", 35, 7);
+    return fails;
+}
 
 int main() {
     int fails = 0;
@@ -174,5 +209,6 @@ int main() {
     // two 8-bit MACs per DSP: pixel pairs share multiplies.
     fails += run<Cfg<27, 8, 3, 4, 2, u8, s8, ap_int<24>, ap_int<24>, PK2>, RAW>("packed2", 14, 6);
     fails += run<Cfg<27, 8, 3, 2, 4, u8, s8, u2, ap_int<24>, PK2>, THR>("packed2 mmv4 thr", 15, 8);
+    fails += masked_sum_cases();
     return fails ? 1 : 0;
 }

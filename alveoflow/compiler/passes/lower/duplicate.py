@@ -1,0 +1,46 @@
+"""``insert_duplicate_streams``: a stream read by two or more card ops gets a
+``DuplicateStreams`` node, because a hardware stream has exactly one reader.
+
+The node is named ``<tensor>.dup``; its outputs ``<tensor>.dup.0``, ``.1``, ... feed the
+readers in graph order. Host ops (``DequantizeOutput``) read results from card memory, not
+from a stream, so they do not count as readers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+from alveoflow.compiler.ir import Graph, Node, hw
+
+
+def insert_duplicate_streams(graph: Graph) -> Graph:
+    """Add a DuplicateStreams node for every stream with several card readers."""
+    readers: dict[str, list[tuple[int, int]]] = defaultdict(list)  # tensor -> (node, slot)
+    for i, node in enumerate(graph.nodes):
+        if node.op.on_host:
+            continue
+        for slot, t in enumerate(node.inputs):
+            readers[t].append((i, slot))
+    shared = {  # float tensors are not streams (left by nodes lowering could not map)
+        t: r for t, r in readers.items() if len(r) > 1 and not graph.tensor(t).qtype.is_float
+    }
+    if not shared:
+        return graph
+    inputs = [list(n.inputs) for n in graph.nodes]
+    added: dict[str, Node] = {}
+    for tensor, slots in shared.items():
+        info = graph.tensor(tensor)
+        name = f"{tensor}.dup"
+        outs = [f"{name}.{k}" for k in range(len(slots))]
+        op = hw.DuplicateStreams(channels=info.shape[-1], dt=info.qtype, copies=len(slots))
+        added[tensor] = Node.create(name, op, [info], outs)
+        for (i, slot), out in zip(slots, outs, strict=True):
+            inputs[i][slot] = out
+    nodes = [added[t.name] for t in graph.inputs if t.name in added]
+    for node, ins in zip(graph.nodes, inputs, strict=True):
+        nodes.append(
+            dataclasses.replace(node, inputs=tuple(ins)) if list(node.inputs) != ins else node
+        )
+        nodes.extend(added[t.name] for t in node.outputs if t.name in added)
+    return Graph.build(graph.inputs, nodes, graph.outputs, graph.meta)

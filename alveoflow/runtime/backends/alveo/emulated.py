@@ -1,0 +1,354 @@
+"""An emulated Alveo card behind the same ``CardApi`` as real PYNQ (see ``pynq_api``).
+
+``EmulatedPynq(build_dir, cards=1)`` plays ``pynq`` for the host driver:
+
+- ``devices()``: ``cards`` emulated devices, each with its own transaction log
+  (``device.log``), open-buffer table and memory banks;
+- ``overlay(xclbin, device)``: an overlay whose attributes are the compute unit named in
+  the manifest and one ``EmulatedMemory`` per bank (``bank0``..``bank3``, ``PLRAM0``..``2``);
+- ``allocate(shape, dtype, target)``: an ``EmulatedBuffer``: an ndarray (the host copy)
+  with a separate device copy, filled with 0xA5 garbage at allocation. ``sync_to_device``
+  and ``sync_from_device`` copy between the two (a slice syncs only its bytes), so a missing
+  sync gives wrong answers.
+
+The compute unit checks every call against the linked design (the manifest's card section,
+i.e. what the xclbin's connectivity would say): argument order, that each buffer lives in
+its bank with the right dtype and frame shape, that the batch fits; it then runs the card
+graph with a backend (default ``sim``) over the *device* copy of the input buffer, with the
+FC weights taken from the device copy of the FC buffer, and writes top-k (uint32) and
+logits codes into the device copies of the output buffers.
+
+Every step is appended to the device's log as a ``Transaction`` so tests can assert the
+host's behaviour (allocations with targets, sync order, call arguments, batch sizes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alveoflow.compiler.ir import Graph, Node
+from alveoflow.errors import DeviceError, GraphError
+from alveoflow.runtime.build import Build, open_build
+from alveoflow.runtime.manifest import DEFAULT_ARGS
+
+BANKS = ("bank0", "bank1", "bank2", "bank3", "PLRAM0", "PLRAM1", "PLRAM2")
+GARBAGE = 0xA5
+EMULATED_NAME = "xilinx_u250_gen3x16_xdma_shell_4_1 (emulated)"
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """One host/card interaction: ``op`` and its details (buffer ids, banks, sizes, args)."""
+
+    op: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class EmulatedDevice:
+    index: int
+    name: str = EMULATED_NAME
+    log: deque[Transaction] = field(default_factory=deque)
+    open_buffers: dict[int, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, op: str, **detail: Any) -> None:
+        with self.lock:
+            self.log.append(Transaction(op, detail))
+
+    def ops(self) -> list[str]:
+        return [t.op for t in self.log]
+
+
+_ids = itertools.count(1)
+
+
+class EmulatedBuffer(np.ndarray):
+    """Host ndarray + device copy. Views (leading-axis slices) sync only their bytes."""
+
+    _root: EmulatedBuffer | None
+    _offset: int
+    memory: EmulatedMemory
+    buffer_id: int
+    device_bytes: np.ndarray
+    freed: bool
+    version: int
+
+    @staticmethod
+    def create(shape: tuple[int, ...], dtype: Any, memory: EmulatedMemory) -> EmulatedBuffer:
+        buf = np.zeros(shape, dtype).view(EmulatedBuffer)
+        buf._root, buf._offset = buf, 0
+        buf.memory = memory
+        buf.buffer_id = next(_ids)
+        buf.device_bytes = np.full(buf.nbytes, GARBAGE, dtype=np.uint8)
+        buf.freed = False
+        buf.version = 0
+        return buf
+
+    def __array_finalize__(self, obj: Any) -> None:
+        root = getattr(obj, "_root", None)
+        self._root, self._offset = None, 0
+        if root is None or self.size == 0:
+            return
+        start = self.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+        if start >= 0 and start + self.nbytes <= root.nbytes and self.flags.c_contiguous:
+            self._root, self._offset = root, start
+
+    @property
+    def root(self) -> EmulatedBuffer:
+        if self._root is None:
+            raise DeviceError("not a view of a card buffer (a copy cannot be synced)")
+        if self._root.freed:
+            raise DeviceError(f"buffer {self._root.buffer_id} was freed")
+        return self._root
+
+    @property
+    def device_address(self) -> int:
+        return int(self.root.memory.base + self.root.buffer_id * (1 << 32) + self._offset)
+
+    def _span(self) -> slice:
+        return slice(self._offset, self._offset + self.nbytes)
+
+    def sync_to_device(self) -> None:
+        root = self.root
+        root.device_bytes[self._span()] = np.frombuffer(self.tobytes(), np.uint8)
+        root.version += 1
+        root.memory.device.record(
+            "sync_to_device", buffer=root.buffer_id, offset=self._offset, nbytes=self.nbytes
+        )
+
+    def sync_from_device(self) -> None:
+        root = self.root
+        raw = root.device_bytes[self._span()]
+        self.view(np.ndarray)[...] = raw.view(self.dtype).reshape(self.shape)
+        root.memory.device.record(
+            "sync_from_device", buffer=root.buffer_id, offset=self._offset, nbytes=self.nbytes
+        )
+
+    def device_array(self) -> np.ndarray:
+        """The device copy of the whole buffer, as the card sees it (a read-only view)."""
+        root = self.root
+        arr = root.device_bytes.view(root.dtype).reshape(root.shape)
+        arr.flags.writeable = False
+        return arr
+
+    def write_device(self, frames: np.ndarray) -> None:
+        """Card side: write ``frames`` at the start of the device copy."""
+        root = self.root
+        dev = root.device_bytes.view(root.dtype).reshape(root.shape)
+        dev[: frames.shape[0]] = frames
+
+    def freebuffer(self) -> None:
+        root = self._root
+        if root is None or root.freed:
+            return
+        root.freed = True
+        device = root.memory.device
+        device.open_buffers.pop(root.buffer_id, None)
+        device.record("free", buffer=root.buffer_id)
+        root.device_bytes = np.zeros(0, np.uint8)
+
+
+class EmulatedMemory:
+    """A memory bank of an emulated card (``ol.bank0``, ``ol.PLRAM0``)."""
+
+    def __init__(self, device: EmulatedDevice, name: str, base: int) -> None:
+        self.device, self.name, self.base = device, name, base
+
+    def allocate(self, shape: tuple[int, ...], dtype: Any) -> EmulatedBuffer:
+        buf = EmulatedBuffer.create(tuple(shape), dtype, self)
+        self.device.open_buffers[buf.buffer_id] = buf
+        self.device.record(
+            "allocate",
+            buffer=buf.buffer_id,
+            shape=tuple(shape),
+            dtype=np.dtype(dtype).name,
+            target=self.name,
+        )
+        return buf
+
+
+class _Handle:
+    def __init__(self, device: EmulatedDevice, call_id: int) -> None:
+        self.device, self.call_id = device, call_id
+
+    def wait(self) -> None:
+        self.device.record("wait", call=self.call_id)
+
+
+class EmulatedKernel:
+    """The compute unit: checks each call against the design, then computes (see above)."""
+
+    def __init__(self, device: EmulatedDevice, build: Build, make_backend: Callable[[Graph], Any]):
+        self.device, self.build, self.make_backend = device, build, make_backend
+        card = build.manifest.card
+        assert card is not None
+        self.card = card
+        roles = {"input", *(o.kind for o in build.plan.outputs)}
+        if build.plan.fc_node is not None and card.fc_weights_file is not None:
+            roles.add("fc_weights")
+        self.args = (
+            list(card.args)
+            if card.args
+            else [a for a in DEFAULT_ARGS if a in roles or a == "batch"]
+        )
+        self._calls = itertools.count(1)
+        self._backend: Any = None
+        self._fc_state: tuple[int, int] | None = None
+
+    def call(self, *args: Any) -> None:
+        self._execute("call", args)
+
+    def start(self, *args: Any) -> _Handle:
+        return _Handle(self.device, self._execute("start", args))
+
+    def _execute(self, how: str, args: tuple[Any, ...]) -> int:
+        call_id = next(self._calls)
+        table = self._bind(args)
+        batch = table["batch"]
+        self.device.record(
+            how,
+            call=call_id,
+            batch=batch,
+            args=[a if isinstance(a, int) else (a.buffer_id, a.memory.name) for a in args],
+        )
+        backend = self._backend_for(table.get("fc_weights"))
+        x = table["input"].device_array()[:batch]
+        outputs = backend.run(np.array(x))
+        for stage in self.build.plan.outputs:
+            table[stage.kind].write_device(outputs[stage.card.name].astype(stage.card_dtype))
+        return call_id
+
+    def _bind(self, args: tuple[Any, ...]) -> dict[str, Any]:
+        if len(args) != len(self.args):
+            raise DeviceError(
+                f"kernel takes {len(self.args)} arguments {self.args}, got {len(args)}"
+            )
+        table = dict(zip(self.args, args, strict=True))
+        batch = table["batch"]
+        if not isinstance(batch, int | np.integer) or batch < 1:
+            raise DeviceError(f"batch argument must be a positive int, got {batch!r}")
+        table["batch"] = int(batch)
+        for role in self.args:
+            if role != "batch":
+                self._check_buffer(role, table[role], int(batch))
+        return table
+
+    def _check_buffer(self, role: str, buf: Any, batch: int) -> None:
+        if not isinstance(buf, EmulatedBuffer) or buf._root is not buf:
+            raise DeviceError(f"{role} argument is not a whole card buffer: {type(buf).__name__}")
+        root = buf.root
+        if root.memory.device is not self.device:
+            raise DeviceError(f"{role} buffer lives on another card")
+        bank = self.card.bank(role)
+        if root.memory.name != bank:
+            raise DeviceError(f"{role} buffer is in {root.memory.name}, the design reads {bank}")
+        plan = self.build.plan
+        if role == "fc_weights":
+            node = self.build.graph.node(plan.fc_node or "")
+            want = (node.weights["weights"].shape, np.dtype(np.int8))
+            if (root.shape, root.dtype) != want:
+                raise DeviceError(f"FC buffer is {root.dtype}{root.shape}, expected {want}")
+            return
+        info = plan.input.card if role == "input" else plan.output(role).card  # type: ignore[union-attr]
+        from alveoflow.runtime.packing import storage_dtype
+
+        if root.shape[1:] != info.shape[1:] or root.dtype != storage_dtype(info.qtype):
+            raise DeviceError(f"{role} buffer is {root.dtype}{root.shape}, frames are {info.shape}")
+        if batch > root.shape[0]:
+            raise DeviceError(f"batch {batch} exceeds the {role} buffer ({root.shape[0]} frames)")
+
+    def _backend_for(self, fc: EmulatedBuffer | None) -> Any:
+        state = None if fc is None else (fc.buffer_id, fc.version)
+        if self._backend is None or state != self._fc_state:
+            graph = self.build.plan.card_graph
+            if fc is not None:
+                graph = _with_fc_weights(graph, self.build.plan.fc_node or "", fc.device_array())
+            self._backend = self.make_backend(graph)
+            self._fc_state = state
+        return self._backend
+
+
+def _with_fc_weights(graph: Graph, name: str, weights: np.ndarray) -> Graph:
+    """``graph`` with node ``name``'s weights replaced by what the card holds."""
+    node = graph.node(name)
+    new = dict(node.weights)
+    new["weights"] = np.array(weights).astype(node.weights["weights"].dtype)
+    try:
+        fresh = Node.create(
+            name, node.op, graph.input_infos(node), [t.name for t in node.outputs], new
+        )
+    except GraphError as err:
+        raise DeviceError(f"the FC weights in card memory are not valid: {err}") from None
+    return graph.replace([name], [fresh])
+
+
+class EmulatedOverlay:
+    def __init__(self, device: EmulatedDevice, kernel_name: str, kernel: EmulatedKernel) -> None:
+        self.device = device
+        self.mem_dict = {b: EmulatedMemory(device, b, (i + 1) << 40) for i, b in enumerate(BANKS)}
+        self.ip_dict = {kernel_name: kernel}
+
+    def __getattr__(self, name: str) -> Any:
+        for table in (self.__dict__.get("mem_dict", {}), self.__dict__.get("ip_dict", {})):
+            if name in table:
+                return table[name]
+        raise AttributeError(name)
+
+    def free(self) -> None:
+        self.device.record("free_overlay")
+
+
+class EmulatedPynq:
+    """``CardApi`` over ``cards`` emulated cards running the build at ``build_dir``.
+
+    ``make_backend(card_graph)`` builds the backend that computes a call (default: ``sim``
+    on the CPU). ``log_limit`` keeps only the last transactions (for long runs)."""
+
+    emulated = True
+
+    def __init__(
+        self,
+        build_dir: str | Path,
+        cards: int = 1,
+        make_backend: Callable[[Graph], Any] | None = None,
+        log_limit: int | None = None,
+    ) -> None:
+        self.build = open_build(build_dir)
+        if self.build.manifest.card is None:
+            raise DeviceError(f"{build_dir}: the manifest has no card section to emulate")
+        self.cards = [EmulatedDevice(i, log=deque(maxlen=log_limit)) for i in range(cards)]
+        self.make_backend = make_backend or _sim_backend
+
+    def devices(self) -> list[EmulatedDevice]:
+        return list(self.cards)
+
+    def overlay(self, xclbin: Path, device: Any) -> EmulatedOverlay:
+        card = self.build.manifest.card
+        assert card is not None
+        if not isinstance(device, EmulatedDevice) or device not in self.cards:
+            raise DeviceError(f"not a device of this emulator: {device!r}")
+        if Path(xclbin) != card.xclbin:
+            raise DeviceError(f"emulator holds {card.xclbin}, asked to load {xclbin}")
+        device.record("load_overlay", xclbin=str(xclbin))
+        kernel = EmulatedKernel(device, self.build, self.make_backend)
+        return EmulatedOverlay(device, card.kernel, kernel)
+
+    def allocate(self, shape: tuple[int, ...], dtype: Any, target: Any) -> EmulatedBuffer:
+        if not isinstance(target, EmulatedMemory):
+            raise DeviceError(f"allocate needs a memory bank of the overlay, got {target!r}")
+        return target.allocate(shape, dtype)
+
+
+def _sim_backend(graph: Graph) -> Any:
+    from alveoflow.runtime.backend import SimCardBackend
+
+    return SimCardBackend(graph, device="cpu")

@@ -1,0 +1,224 @@
+"""The card host driver, in the style of the ResNet50-PYNQ host code.
+
+Setup (once): ``ol = Overlay(xclbin)`` on the chosen card; ``acc = getattr(ol, kernel)``;
+the FC weights file (int8, (classes, features)) is copied into a buffer allocated in its
+bank (``allocate(shape, int8, target=ol.PLRAM0)``) and synced to the card; then ``buffers``
+sets (default 3: triple buffering) of input / top-k / logits buffers, each sized for
+``max_batch`` frames, are allocated in their banks.
+
+``run(x)`` for N frames: N <= max_batch is one blocking ``acc.call(...)``; more frames are
+cut into chunks of ``max_batch`` and pipelined over the buffer sets with
+``acc.start(...)``/``handle.wait()``: chunk i+1 is copied and synced while chunk i runs, so
+the card never waits on the host. Every transfer syncs only the frames in use
+(``buf[:n].sync_to_device()``). The kernel's argument order is ``card.args`` from the
+manifest (default ``manifest.DEFAULT_ARGS``, keeping the roles the build has).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alveoflow.errors import ConfigError, DeviceError
+from alveoflow.runtime.backends.alveo.pynq_api import CardApi, PynqApi, pick_device
+from alveoflow.runtime.build import Build
+from alveoflow.runtime.manifest import DEFAULT_ARGS, CardSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BufferSet:
+    """One set of card buffers (input and outputs by role)."""
+
+    buffers: dict[str, Any]
+
+    def free(self) -> None:
+        for buf in self.buffers.values():
+            buf.freebuffer()
+        self.buffers.clear()
+
+
+class AlveoBackend:
+    """The ``alveo`` backend (``emulated`` when ``api`` is an emulated card)."""
+
+    def __init__(
+        self, build: Build, api: CardApi | None = None, device_index: int = 0, buffers: int = 3
+    ) -> None:
+        card = build.manifest.card
+        if card is None:
+            raise ConfigError(
+                f"{build.manifest.path} has no 'card' section: this build was not linked into "
+                "a bitstream; run `alveoflow build` on a machine with Vitis, or use "
+                "backend='sim'"
+            )
+        if buffers < 1:
+            raise ConfigError(f"buffers must be >= 1, got {buffers}")
+        self.api: CardApi = api if api is not None else PynqApi()
+        self.name = "emulated" if getattr(self.api, "emulated", False) else "alveo"
+        self.card = card
+        self.max_batch: int | None = card.max_batch
+        self._roles = _roles(build)
+        self._args = _arg_order(card, self._roles)
+        self._sets: list[BufferSet] = []
+        self._fc: Any = None
+        device = pick_device(self.api, device_index, card.platform)
+        self.device_name = str(getattr(device, "name", device))
+        self.overlay = self.api.overlay(card.xclbin, device)
+        self.kernel = _attr(self.overlay, card.kernel, "compute unit")
+        try:
+            self._fc = self._upload_fc(build)
+            self._sets = [self._allocate_set() for _ in range(buffers)]
+        except BaseException:
+            self.close()
+            raise
+        log.info(
+            "alveo backend on %s: %d buffer sets of %d frames",
+            self.device_name,
+            buffers,
+            card.max_batch,
+        )
+
+    # -- setup --------------------------------------------------------------------------------
+    def _allocate(self, role: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        bank = _attr(self.overlay, self.card.bank(role), "memory bank")
+        return self.api.allocate(shape, dtype, target=bank)
+
+    def _upload_fc(self, build: Build) -> Any:
+        if "fc_weights" not in self._roles:
+            return None
+        node = build.graph.node(build.plan.fc_node or "")
+        expected = tuple(node.weights["weights"].shape)
+        path = self.card.fc_weights_file
+        assert path is not None  # _roles only lists fc_weights when the file is declared
+        try:
+            weights = np.load(path)
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"cannot read the FC weights file {path}: {err}") from None
+        if weights.dtype != np.int8 or weights.shape != expected:
+            raise ConfigError(
+                f"{path}: FC weights are {weights.dtype}{weights.shape}, the card expects "
+                f"int8{expected}; recompile the build"
+            )
+        buf = self._allocate("fc_weights", expected, np.dtype(np.int8))
+        buf[...] = weights
+        buf.sync_to_device()
+        return buf
+
+    def _allocate_set(self) -> BufferSet:
+        n = self.card.max_batch
+        bufs = {}
+        for role, (shape, dtype, _) in self._roles.items():
+            if role != "fc_weights":
+                bufs[role] = self._allocate(role, (n, *shape), dtype)
+        return BufferSet(bufs)
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        if not self._sets:
+            raise DeviceError("this alveo backend was closed")
+        n = x.shape[0]
+        step = self.card.max_batch
+        chunks = [x[i : i + step] for i in range(0, n, step)]
+        if len(chunks) == 1:
+            return self._run_blocking(chunks[0])
+        return self._run_pipelined(chunks)
+
+    def _fill(self, bufs: BufferSet, chunk: np.ndarray) -> None:
+        view = bufs.buffers["input"][: chunk.shape[0]]
+        view[...] = chunk
+        view.sync_to_device()
+
+    def _call_args(self, bufs: BufferSet, n: int) -> list[Any]:
+        table = {**bufs.buffers, "fc_weights": self._fc, "batch": n}
+        return [table[a] for a in self._args]
+
+    def _collect(self, bufs: BufferSet, n: int) -> dict[str, np.ndarray]:
+        out = {}
+        for role, tensor in self._outputs():
+            view = bufs.buffers[role][:n]
+            view.sync_from_device()
+            out[tensor] = np.array(view, copy=True)
+        return out
+
+    def _outputs(self) -> list[tuple[str, str]]:
+        return [(r, self._roles[r][2]) for r in ("topk", "logits") if r in self._roles]
+
+    def _run_blocking(self, chunk: np.ndarray) -> dict[str, np.ndarray]:
+        bufs, n = self._sets[0], chunk.shape[0]
+        self._fill(bufs, chunk)
+        self.kernel.call(*self._call_args(bufs, n))
+        return self._collect(bufs, n)
+
+    def _run_pipelined(self, chunks: list[np.ndarray]) -> dict[str, np.ndarray]:
+        inflight: deque[tuple[Any, BufferSet, int]] = deque()
+        parts: list[dict[str, np.ndarray]] = []
+        for i, chunk in enumerate(chunks):
+            if len(inflight) == len(self._sets):
+                parts.append(self._finish(inflight.popleft()))
+            bufs = self._sets[i % len(self._sets)]
+            self._fill(bufs, chunk)
+            handle = self.kernel.start(*self._call_args(bufs, chunk.shape[0]))
+            inflight.append((handle, bufs, chunk.shape[0]))
+        while inflight:
+            parts.append(self._finish(inflight.popleft()))
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def _finish(self, item: tuple[Any, BufferSet, int]) -> dict[str, np.ndarray]:
+        handle, bufs, n = item
+        handle.wait()
+        return self._collect(bufs, n)
+
+    def close(self) -> None:
+        for bufs in self._sets:
+            bufs.free()
+        self._sets = []
+        if self._fc is not None:
+            self._fc.freebuffer()
+            self._fc = None
+        free = getattr(getattr(self, "overlay", None), "free", None)
+        if free is not None:
+            free()
+
+
+def _roles(build: Build) -> dict[str, tuple[tuple[int, ...], np.dtype, str]]:
+    """Buffer role -> (per-frame shape, dtype, card tensor name) for this build."""
+    plan, card = build.plan, build.manifest.card
+    assert card is not None
+    roles = {"input": (plan.input.card.shape[1:], plan.input.card_dtype, plan.input.card.name)}
+    for stage in sorted(plan.outputs, key=lambda o: o.kind != "topk"):  # top-k, then logits
+        if stage.kind == "codes":
+            raise ConfigError(
+                f"graph output {stage.name} is neither logits nor top-k; the card host path "
+                "only moves those (recompile with a DequantizeOutput/LabelSelect head)"
+            )
+        roles[stage.kind] = (stage.card.shape[1:], stage.card_dtype, stage.card.name)
+    if plan.fc_node is not None and card.fc_weights_file is not None:
+        roles["fc_weights"] = ((), np.dtype(np.int8), "")
+    return roles
+
+
+def _arg_order(card: CardSpec, roles: dict[str, Any]) -> list[str]:
+    if card.args is None:
+        return [a for a in DEFAULT_ARGS if a in roles or a == "batch"]
+    missing = [r for r in roles if r not in card.args]
+    if missing:
+        raise ConfigError(f"manifest card.args {list(card.args)} lacks buffers {missing}")
+    return list(card.args)
+
+
+def _attr(overlay: Any, name: str, what: str) -> Any:
+    try:
+        return getattr(overlay, name)
+    except AttributeError:
+        names = sorted(
+            list(getattr(overlay, "ip_dict", {})) + list(getattr(overlay, "mem_dict", {}))
+        )
+        raise DeviceError(
+            f"the overlay has no {what} {name!r} (it has: {names}); the xclbin does not match "
+            "the manifest, rebuild it"
+        ) from None

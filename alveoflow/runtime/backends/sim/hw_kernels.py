@@ -1,0 +1,177 @@
+"""Kernels of every hardware op (``alveoflow.compiler.ir.hw``): the definition of their maths.
+
+Each kernel follows its op's docstring exactly, on NHWC tensors of integer *values* (see
+``registry``). Kernels never write into their inputs (``DuplicateStreams`` returns the same
+tensor several times) and accept any memory layout (strides) of their inputs. Dtypes follow
+``exact``: a computation runs in float32 only when ``accumulator_bound`` proves every partial
+sum is below 2**24, else float64 (below 2**53) or int64; results are stored in the narrowest
+exact dtype for the output type, never below the inputs' dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from alveoflow.compiler.ir import QType, hw
+from alveoflow.runtime.backends.sim.epilogue import apply_thresholds, unit_epilogue
+from alveoflow.runtime.backends.sim.exact import (
+    accumulator_bound,
+    exact_dtype,
+    floor_of,
+    matmul_device,
+    storage_dtype,
+    weight_as,
+)
+from alveoflow.runtime.backends.sim.registry import kernel
+
+Tensors = Sequence[torch.Tensor]
+Weights = Mapping[str, torch.Tensor]
+
+
+# -- shared pieces (also used by the fused conv path) ---------------------------------------
+def matmul_rows(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``x @ w.T (+ bias)`` over the last axis, as one 2-D GEMM (a strided 4-D one is slow)."""
+    rows = x.reshape(-1, x.shape[-1])
+    acc = torch.mm(rows, w.t()) if bias is None else torch.addmm(bias, rows, w.t())
+    return acc.reshape(*x.shape[:-1], w.shape[0])
+
+
+def pad_nhwc(x: torch.Tensor, pads: tuple[int, ...], values: Sequence[float]) -> torch.Tensor:
+    """Pad H (top, bottom) and W (left, right) of an NHWC tensor with per-channel values."""
+    top, left, bottom, right = pads
+    if not any(pads):
+        return x
+    n, h, w, c = x.shape
+    out = torch.empty((n, h + top + bottom, w + left + right, c), dtype=x.dtype, device=x.device)
+    out[...] = torch.tensor(list(values), dtype=x.dtype, device=x.device)
+    out[:, top : top + h, left : left + w, :] = x
+    return out
+
+
+def _windows(x: torch.Tensor, kernel: tuple[int, int], stride: tuple[int, int]) -> torch.Tensor:
+    """(N, OH, OW, C, kh, kw) view of every window of an (already padded) NHWC tensor."""
+    return x.unfold(1, kernel[0], stride[0]).unfold(2, kernel[1], stride[1])
+
+
+# -- compute units ------------------------------------------------------------------------
+@kernel(hw.MVAU)
+def mvau(op: hw.MVAU, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    floor = floor_of(x)
+    dev = matmul_device(x, unit_epilogue(op, weights, floor, x.device).dtype)
+    ep = unit_epilogue(op, weights, floor, dev)
+    w = weight_as(weights, "weights", ep.dtype, dev)
+    acc = matmul_rows(x.to(device=dev, dtype=ep.dtype), w, ep.bias)
+    return [ep.finish(acc).to(x.device)]
+
+
+@kernel(hw.VVAU)
+def vvau(op: hw.VVAU, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    ep = unit_epilogue(op, weights, floor_of(x), x.device)
+    w = weight_as(weights, "weights", ep.dtype, x.device)  # (channels, k)
+    xr = x.to(ep.dtype).reshape(*x.shape[:-1], op.kernel_elems, op.channels)
+    acc = (xr * w.t()).sum(dim=-2)
+    if ep.bias is not None:
+        acc += ep.bias
+    return [ep.finish(acc)]
+
+
+@kernel(hw.Thresholding)
+def thresholding(op: hw.Thresholding, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    floor = floor_of(x)
+    return [apply_thresholds(x, weights, accumulator_bound(op), op.out_offset, op.odt, floor)]
+
+
+# -- data movement and pooling --------------------------------------------------------------
+@kernel(hw.SlidingWindow)
+def sliding_window(op: hw.SlidingWindow, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    values = op.pad_values if len(op.pad_values) == op.channels else op.pad_values * op.channels
+    win = _windows(pad_nhwc(x, op.pads, values), op.kernel, op.stride)
+    n, oh, ow = win.shape[:3]
+    return [win.permute(0, 1, 2, 4, 5, 3).reshape(n, oh, ow, -1)]  # (ky, kx, c) order
+
+
+@kernel(hw.StreamingMaxPool)
+def max_pool(op: hw.StreamingMaxPool, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    low = float("-inf") if x.is_floating_point() else torch.iinfo(x.dtype).min
+    xp = pad_nhwc(x, op.pads, [low] * op.channels)  # padding never wins
+    if x.is_floating_point():
+        out = F.max_pool2d(xp.permute(0, 3, 1, 2), op.kernel, op.stride)
+        return [out.permute(0, 2, 3, 1)]
+    return [_windows(xp, op.kernel, op.stride).amax(dim=(-2, -1))]
+
+
+@kernel(hw.SumPool)
+def sum_pool(op: hw.SumPool, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    floor = floor_of(x)
+    xs = x.to(exact_dtype(accumulator_bound(op), floor))
+    if tuple(op.kernel) == tuple(x.shape[1:3]):
+        out = xs.sum(dim=(1, 2), keepdim=True)
+    else:
+        out = _windows(xs, op.kernel, op.stride).sum(dim=(-2, -1))
+    return [out.to(storage_dtype(op.odt, floor))]
+
+
+@kernel(hw.AddStreams)
+def add_streams(op: hw.AddStreams, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    a, b = inputs
+    floor = floor_of(a, b)
+    dtype = exact_dtype(accumulator_bound(op), floor)
+    out = a.to(dtype) + b.to(dtype)
+    if op.offset:
+        out += op.offset
+    return [out.clamp_(op.odt.min, op.odt.max).to(storage_dtype(op.odt, floor))]
+
+
+@kernel(hw.DuplicateStreams)
+def duplicate(op: hw.DuplicateStreams, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    return [inputs[0]] * op.copies
+
+
+@kernel(hw.LabelSelect)
+def label_select(op: hw.LabelSelect, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    order = torch.sort(x, dim=-1, descending=True, stable=True).indices  # ties: lower index
+    return [order[:, : op.k].to(storage_dtype(QType.uint(32), floor_of(x)))]
+
+
+@kernel(hw.Flatten)
+def flatten(op: hw.Flatten, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    return [x.reshape(x.shape[0], -1)]
+
+
+# -- host boundary ------------------------------------------------------------------------
+@kernel(hw.QuantizeInput)
+def quantize_input(op: hw.QuantizeInput, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    x = x.to(torch.float32)
+    shape = [1] * x.dim()
+    shape[1] = -1
+    scale = torch.tensor(op.scale, dtype=torch.float32, device=x.device).reshape(shape)
+    q = torch.round(x / scale + op.zero_point)  # float32, round half to even (as QONNX Quant)
+    q = q.clamp_(op.odt.min, op.odt.max)
+    if q.dim() == 4:
+        q = q.permute(0, 2, 3, 1)
+    return [q.to(storage_dtype(op.odt)).contiguous()]
+
+
+@kernel(hw.PixelInput)
+def pixel_input(op: hw.PixelInput, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    return [inputs[0]]
+
+
+@kernel(hw.DequantizeOutput)
+def dequantize(op: hw.DequantizeOutput, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    kw = {"dtype": torch.float64, "device": x.device}
+    scale, shift = torch.tensor(op.scale, **kw), torch.tensor(op.shift, **kw)  # type: ignore[arg-type]
+    return [(x.to(torch.float64) * scale + shift).to(torch.float32)]

@@ -1,0 +1,95 @@
+"""Exact integer convolutions on the CPU with oneDNN's u8 x s8 -> int32 kernels.
+
+Contract: ``conv(x, w, bias, stride, padding, groups, zero)`` returns, as float32 NCHW
+(channels_last memory), exactly ``conv2d(x, w) + bias`` for integer-valued ``x`` (NCHW, any
+dtype, values in ``[-zero, 255 - zero]``), int8-valued weights ``w`` and a float32 bias, when
+``|acc + bias| < 2**24`` (the caller checks this with ``exact``). The accumulation is integer
+(int32), the one conversion to float32 is exact below 2**24, and the bias is added to an
+exact float32 with an exact result (scales are 1.0, zero points integers).
+
+``usable(idt, wdt)`` says whether the path applies: the op exists in this torch build, the
+weights fit int8, the (shifted) inputs fit uint8, and the CPU cannot saturate. Without a
+VNNI/AMX instruction set oneDNN sums pairs of u8 x s8 products in int16 with saturation,
+which is exact only while inputs are at most 127; with VNNI/AMX products go to int32.
+Prepacked weights are cached by the caller (``prepack``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from alveoflow.compiler.ir import QType
+
+Pair = tuple[int, int]
+
+
+@functools.cache
+def _available() -> bool:
+    ops = getattr(torch.ops, "onednn", None)
+    try:
+        return (
+            ops is not None
+            and hasattr(ops, "qconv2d_pointwise")
+            and hasattr(ops, "qconv_prepack")
+            and torch.backends.mkldnn.is_available()
+        )
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@functools.cache
+def _wide_products() -> bool:
+    """True when the CPU multiplies u8 x s8 straight into int32 (no int16 saturation)."""
+    checks = ("_is_vnni_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
+
+
+def input_zero(idt: QType) -> int | None:
+    """The zero point that maps ``idt`` values into uint8 (0 or 128), or None."""
+    if idt.is_float:
+        return None
+    zero = 0 if idt.min >= 0 else 128
+    if idt.min + zero < 0 or idt.max + zero > 255:
+        return None
+    top = idt.max + zero
+    return zero if top <= 127 or _wide_products() else None
+
+
+def usable(idt: QType, wdt: QType) -> bool:
+    """Whether ``conv`` computes this unit's accumulator exactly here (see module doc)."""
+    if wdt.is_float or wdt.min < -128 or wdt.max > 127:
+        return False
+    return _available() and input_zero(idt) is not None
+
+
+def prepack(w: torch.Tensor, stride: Pair, padding: Pair, groups: int) -> torch.Tensor:
+    """oneDNN's packed form of the int8-valued weights ``w`` (O, C/groups, kh, kw)."""
+    w8 = w.to(torch.int8).contiguous()
+    scales = torch.ones(w8.shape[0], dtype=torch.float32)
+    return torch.ops.onednn.qconv_prepack(
+        w8, scales, 1.0, 0, list(stride), list(padding), [1, 1], groups, None
+    )
+
+
+def conv(
+    x: torch.Tensor,
+    packed: torch.Tensor,
+    out_channels: int,
+    bias: torch.Tensor | None,
+    stride: Pair,
+    padding: Pair,
+    groups: int,
+    zero: int,
+) -> torch.Tensor:
+    """``conv2d(x, w) + bias`` (float32) for NCHW ``x``; see the module docstring."""
+    xq = x.add(zero) if zero else x
+    xq = xq.to(torch.uint8).contiguous(memory_format=torch.channels_last)
+    scales = torch.ones(out_channels, dtype=torch.float32)
+    zeros = torch.zeros(out_channels, dtype=torch.int64)
+    b = None if bias is None else bias.to(torch.float32)
+    return torch.ops.onednn.qconv2d_pointwise(
+        xq, 1.0, zero, packed, scales, zeros, b, list(stride), list(padding), [1, 1],
+        groups, 1.0, 0, torch.float32, "none", [], "",
+    )

@@ -1,0 +1,15 @@
+"""Test helpers shared by every part of alveoflow (not imported by the library itself).
+
+``graphs``: seeded builders of random but valid *lowered* hardware graphs (hw ops only,
+NHWC, integer codes) for tests and benchmarks of the executor, folding, estimates, FIFO
+sizing and code generation.
+"""
+
+from alveoflow.testing.graphs import (
+    lowered_cnn,
+    lowered_depthwise,
+    lowered_mlp,
+    lowered_resnet,
+)
+
+__all__ = ["lowered_cnn", "lowered_depthwise", "lowered_mlp", "lowered_resnet"]
