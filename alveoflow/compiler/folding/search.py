@@ -251,6 +251,15 @@ class _Search:
         budget = dict(zip(KEYS, self.budget, strict=True))
         worst = max(KEYS, key=lambda k: used[k] / budget[k] if budget[k] > 0 else 0.0)
         frac = used[worst] / budget[worst] if budget[worst] > 0 else float("inf")
+        if frac <= 1.0:  # the total fits: one SLR cannot hold what must sit in it
+            slr_worst = KEYS[int(np.argmax(self._slr_ratio(design.placement)))]
+            return ConfigError(
+                f"the design does not fit on {self.platform.name} at any folding: it fits in "
+                f"total, but even fully folded and split at layer boundaries one SLR would be "
+                f"at {design.placement.cap:.0%} of its limits ({slr_worst}; the I/O SLR also "
+                f"holds the DMA engines and the DDR controller); the closest feasible figure "
+                f"is 0 FPS. Raise the {slr_worst} limit or use a larger card"
+            )
         return ConfigError(
             f"the design does not fit on {self.platform.name} at any folding: even fully folded "
             f"it needs {used[worst]:.0f} {worst} = {frac:.0%} of what the limits allow "

@@ -116,8 +116,8 @@ def plot_floorplan(report: dict[str, Any], path: Path) -> None:
     ax.set_yticklabels([f"SLR{i}" for i in range(n)])
     ax.set_xticks([])
     walk = " -> ".join(str(s) for s in report["floorplan"]["walk"])
-    split = report["floorplan"].get("split_units") or []
-    note = f"; split at a layer boundary (hatched): {', '.join(split)}" if split else ""
+    names: list[str] = report["floorplan"].get("split_units") or []
+    note = f"; split at a layer boundary (hatched): {', '.join(names)}" if names else ""
     ax.set_title(f"Floorplan (colour = chain order; walk {walk}{note})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

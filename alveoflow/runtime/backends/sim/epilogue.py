@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import torch
-import torch.nn.functional as F
 
 from alveoflow.compiler.ir import QType, hw
 from alveoflow.runtime.backends.sim.exact import (
@@ -98,9 +97,11 @@ def _lookup(
 
 
 def _gather(table: torch.Tensor, idx: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """``table[idx]`` (embedding lookup: the fastest CPU gather for int32 indices)."""
-    rows = F.embedding(idx.reshape(-1, 1), table.reshape(-1, 1))
-    return rows.reshape(shape)
+    """``table[idx]`` (on the CPU ``index_select`` of the 1-D table: the fastest gather
+    for int32 indices, any table dtype)."""
+    if idx.device.type != "cpu":
+        return table[idx.long()].reshape(shape)
+    return torch.index_select(table.reshape(-1), 0, idx.reshape(-1)).reshape(shape)
 
 
 def _lookup_bits(
@@ -184,6 +185,10 @@ def apply_thresholds(
     x: torch.Tensor, weights: Weights, bound: int, offset: int, odt: QType, floor: torch.dtype
 ) -> torch.Tensor:
     """The ``Thresholding`` op: the epilogue applied to ``x`` (|x| <= bound), channels last."""
+    if x.dtype == torch.uint8 and storage_dtype(odt, floor) == torch.uint8:
+        thr = _byte_thresholds(weights, bound, x.device)
+        if thr is not None:
+            return count_bytes(x, thr, offset)
     ep = _cached(
         weights,
         ("thresholding", bound, offset, floor, str(x.device)),
@@ -193,3 +198,30 @@ def apply_thresholds(
     if ep.bias is not None:
         acc = acc + ep.bias
     return ep.finish(acc)
+
+
+def _byte_thresholds(weights: Weights, bound: int, device: torch.device) -> torch.Tensor | None:
+    """Thresholds as uint8 (n, C) for uint8 inputs in 0..bound: a threshold <= 0 always
+    holds, as does ``0 <= x``; one above ``bound`` never does, nor does ``bound + 1 <= x``.
+    None when there are too many thresholds for counting, or bound + 1 exceeds 255."""
+
+    def make() -> torch.Tensor | None:
+        t = weights["thresholds"]
+        if t.shape[1] > SMALL_N or bound + 1 > 255:
+            return None
+        t = threshold_prep(bound)(t).clamp(0, bound + 1)
+        return t.t().contiguous().to(device=device, dtype=torch.uint8)
+
+    return _cached(weights, ("byte thresholds", bound, str(device)), make)
+
+
+def count_bytes(x: torch.Tensor, thr: torch.Tensor, offset: int) -> torch.Tensor:
+    """``#{j: thr[j, c] <= x[..., c]} + offset`` for uint8 ``x``, channels last, as uint8."""
+    out = torch.ge(x, thr[0]).view(torch.uint8)
+    if thr.shape[0] > 1:
+        hit = torch.empty(x.shape, dtype=torch.bool, device=x.device)
+        for row in thr[1:]:
+            out.add_(torch.ge(x, row, out=hit).view(torch.uint8))
+    if offset:
+        out.add_(offset)
+    return out

@@ -61,16 +61,28 @@ def exact_dtype(bound: int, floor: torch.dtype = torch.float32) -> torch.dtype:
 
 
 def storage_dtype(qtype: QType, floor: torch.dtype = torch.float32) -> torch.dtype:
-    """The dtype a tensor of ``qtype`` is kept in between ops (float32 for FLOAT32)."""
+    """The dtype a tensor of ``qtype`` is kept in between ops (float32 for FLOAT32).
+
+    At the float32 floor, unsigned types of at most 8 bits are kept as uint8 (a quarter of
+    the memory traffic; uint8 belongs to the float32 class, see ``floor_of``)."""
     if qtype.is_float:
         return torch.float32
+    if floor == torch.float32 and not qtype.bipolar and qtype.min >= 0 and qtype.max <= 255:
+        return torch.uint8
     return exact_dtype(max_abs(qtype), floor)
 
 
 def floor_of(*tensors: torch.Tensor) -> torch.dtype:
-    """The widest exactness class among ``tensors`` (float32 < float64 < int64)."""
-    dtypes = [t.dtype if t.dtype in _ORDER else torch.int64 for t in tensors]
+    """The widest exactness class among ``tensors`` (float32 < float64 < int64); uint8
+    storage is float32 class, any other integer dtype int64."""
+    dtypes = [_class(t.dtype) for t in tensors]
     return max(dtypes, key=_ORDER.index)
+
+
+def _class(dtype: torch.dtype) -> torch.dtype:
+    if dtype in _ORDER:
+        return dtype
+    return torch.float32 if dtype == torch.uint8 else torch.int64
 
 
 def matmul_device(x: torch.Tensor, dtype: torch.dtype) -> torch.device:

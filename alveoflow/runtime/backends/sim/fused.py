@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 
 from alveoflow.compiler.ir import hw
+from alveoflow.runtime.backends.sim import int8conv
 from alveoflow.runtime.backends.sim.epilogue import unit_epilogue
-from alveoflow.runtime.backends.sim.exact import floor_of, weight_as
+from alveoflow.runtime.backends.sim.exact import WeightTable, floor_of, weight_as
 from alveoflow.runtime.backends.sim.hw_kernels import matmul_rows, pad_nhwc
 
 Unit = hw.MVAU | hw.VVAU
@@ -55,8 +56,14 @@ def conv_unit(
         return ep.finish(matmul_rows(xs.to(ep.dtype), w, ep.bias))
     # NHWC data seen as NCHW is channels_last: conv2d runs on it without a layout copy
     xc, padding = _padded(window, x)
-    xc = xc.to(ep.dtype).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
     channels = x.shape[-1]
+    groups = channels if isinstance(unit, hw.VVAU) else 1
+    if x.device.type == "cpu" and ep.dtype == torch.float32 and int8conv.usable(unit.idt, unit.wdt):
+        packed = _packed(unit, weights, (kh, kw, channels), stride, padding, groups)
+        zero = int8conv.input_zero(unit.idt) or 0
+        acc = int8conv.conv(xc.permute(0, 3, 1, 2), packed, ep.bias, zero)
+        return ep.finish(acc.permute(0, 2, 3, 1))
+    xc = xc.to(ep.dtype).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
     if isinstance(unit, hw.VVAU):
         shape: tuple[int, ...] = (channels, 1, kh, kw)
         w = weight_as(
@@ -74,6 +81,27 @@ def conv_unit(
         )
         acc = F.conv2d(xc, w, ep.bias, stride=stride, padding=padding)
     return ep.finish(acc.permute(0, 2, 3, 1))
+
+
+def _packed(
+    unit: Unit, weights: Mapping[str, torch.Tensor], dims: tuple[int, int, int],
+    stride: Pair, padding: Pair, groups: int,
+) -> int8conv.Packed:
+    """The unit's weights prepacked for ``int8conv`` (cached per geometry)."""
+    kh, kw, channels = dims
+
+    def make() -> int8conv.Packed:
+        w = weights["weights"]
+        if groups > 1:
+            w4 = w.reshape(channels, 1, kh, kw)
+        else:
+            w4 = w.reshape(unit.mh, kh, kw, channels).permute(0, 3, 1, 2)
+        return int8conv.prepack(w4, stride, padding, groups)
+
+    key = ("int8conv", kh, kw, stride, padding, groups)
+    if isinstance(weights, WeightTable):
+        return weights.cached(key, make)  # type: ignore[arg-type,return-value]
+    return make()
 
 
 def _cl(w: torch.Tensor) -> torch.Tensor:

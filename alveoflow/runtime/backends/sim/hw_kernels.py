@@ -28,6 +28,7 @@ from alveoflow.runtime.backends.sim.exact import (
 from alveoflow.runtime.backends.sim.registry import kernel
 
 Tensors = Sequence[torch.Tensor]
+Pair = tuple[int, int]
 Weights = Mapping[str, torch.Tensor]
 
 
@@ -105,7 +106,21 @@ def max_pool(op: hw.StreamingMaxPool, inputs: Tensors, weights: Weights) -> list
     if x.is_floating_point():
         out = F.max_pool2d(xp.permute(0, 3, 1, 2), op.kernel, op.stride)
         return [out.permute(0, 2, 3, 1)]
-    return [_windows(xp, op.kernel, op.stride).amax(dim=(-2, -1))]
+    return [_window_max(xp, op.kernel, op.stride)]
+
+
+def _window_max(x: torch.Tensor, kernel: Pair, stride: Pair) -> torch.Tensor:
+    """Max over every window of an (already padded) NHWC tensor, as an elementwise maximum
+    of kh*kw strided views (fast for integer dtypes, which ``max_pool2d`` lacks)."""
+    (kh, kw), (sh, sw) = kernel, stride
+    oh, ow = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+    out: torch.Tensor | None = None
+    for ky in range(kh):
+        for kx in range(kw):
+            view = x[:, ky : ky + sh * (oh - 1) + 1 : sh, kx : kx + sw * (ow - 1) + 1 : sw, :]
+            out = view.clone() if out is None else torch.maximum(out, view, out=out)
+    assert out is not None
+    return out
 
 
 @kernel(hw.SumPool)
@@ -124,11 +139,30 @@ def sum_pool(op: hw.SumPool, inputs: Tensors, weights: Weights) -> list[torch.Te
 def add_streams(op: hw.AddStreams, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
     a, b = inputs
     floor = floor_of(a, b)
+    if a.dtype == b.dtype == storage_dtype(op.odt, floor) == torch.uint8:
+        fast = _add_bytes(a, b, op)
+        if fast is not None:
+            return [fast]
     dtype = exact_dtype(accumulator_bound(op), floor)
     out = a.to(dtype) + b.to(dtype)
     if op.offset:
         out += op.offset
     return [out.clamp_(op.odt.min, op.odt.max).to(storage_dtype(op.odt, floor))]
+
+
+def _add_bytes(a: torch.Tensor, b: torch.Tensor, op: hw.AddStreams) -> torch.Tensor | None:
+    """``clamp(a + b + offset, lo, hi)`` in uint8 as ``clamp(a + b, lo - offset, hi - offset)
+    + offset`` (equal for integers), or None when a + b or those bounds leave 0..255."""
+    lo, hi = op.odt.min - op.offset, op.odt.max - op.offset
+    if op.idt_a.max + op.idt_b.max > 255 or not 0 <= lo <= hi <= 255:
+        return None
+    out = torch.add(a, b)
+    out.clamp_(lo, hi)
+    if op.offset > 0:
+        out.add_(op.offset)
+    elif op.offset < 0:
+        out.sub_(-op.offset)  # no wrap-around: out >= lo = odt.min - offset >= -offset
+    return out
 
 
 @kernel(hw.DuplicateStreams)

@@ -17,6 +17,7 @@ Prepacked weights are cached by the caller (``prepack``).
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import torch
 
@@ -64,32 +65,36 @@ def usable(idt: QType, wdt: QType) -> bool:
     return _available() and input_zero(idt) is not None
 
 
-def prepack(w: torch.Tensor, stride: Pair, padding: Pair, groups: int) -> torch.Tensor:
+class Packed(NamedTuple):
+    """Prepacked weights and the geometry they were packed for."""
+
+    weights: torch.Tensor
+    scales: torch.Tensor  # all 1.0 (float32), one per output channel
+    zeros: torch.Tensor  # all 0 (int64)
+    stride: list[int]
+    padding: list[int]
+    groups: int
+
+
+def prepack(w: torch.Tensor, stride: Pair, padding: Pair, groups: int) -> Packed:
     """oneDNN's packed form of the int8-valued weights ``w`` (O, C/groups, kh, kw)."""
-    w8 = w.to(torch.int8).contiguous()
+    w8 = w.to(device="cpu", dtype=torch.int8).contiguous()
     scales = torch.ones(w8.shape[0], dtype=torch.float32)
-    return torch.ops.onednn.qconv_prepack(
-        w8, scales, 1.0, 0, list(stride), list(padding), [1, 1], groups, None
-    )
+    zeros = torch.zeros(w8.shape[0], dtype=torch.int64)
+    geometry = (list(stride), list(padding), [1, 1], groups)
+    packed = torch.ops.onednn.qconv_prepack(w8, scales, 1.0, 0, *geometry, None)
+    return Packed(packed, scales, zeros, list(stride), list(padding), groups)
 
 
-def conv(
-    x: torch.Tensor,
-    packed: torch.Tensor,
-    out_channels: int,
-    bias: torch.Tensor | None,
-    stride: Pair,
-    padding: Pair,
-    groups: int,
-    zero: int,
-) -> torch.Tensor:
+def conv(x: torch.Tensor, packed: Packed, bias: torch.Tensor | None, zero: int) -> torch.Tensor:
     """``conv2d(x, w) + bias`` (float32) for NCHW ``x``; see the module docstring."""
     xq = x.add(zero) if zero else x
-    xq = xq.to(torch.uint8).contiguous(memory_format=torch.channels_last)
-    scales = torch.ones(out_channels, dtype=torch.float32)
-    zeros = torch.zeros(out_channels, dtype=torch.int64)
+    if xq.dtype != torch.uint8:
+        xq = xq.to(torch.uint8)
+    xq = xq.contiguous(memory_format=torch.channels_last)
     b = None if bias is None else bias.to(torch.float32)
+    p = packed
     return torch.ops.onednn.qconv2d_pointwise(
-        xq, 1.0, zero, packed, scales, zeros, b, list(stride), list(padding), [1, 1],
-        groups, 1.0, 0, torch.float32, "none", [], "",
+        xq, 1.0, zero, p.weights, p.scales, p.zeros, b, p.stride, p.padding, [1, 1],
+        p.groups, 1.0, 0, torch.float32, "none", [], "",
     )
