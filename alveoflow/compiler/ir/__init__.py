@@ -23,6 +23,7 @@ __all__ = [
     "graph_to_dict",
     "hw",
     "load_graph",
+    "nn",
     "save_graph",
     "smallest_qtype",
 ]
