@@ -6,8 +6,9 @@ ResNet-50 of the same shapes built by hand from ``torch.nn`` (conv/BN/ReLU bottl
 the stride on the first 1x1 as in v1.0, max pool, global average pool, FC; eval mode,
 default NCHW memory format, inference mode). Reports images/s of both and their ratio
 (target: ``ratio >= 1.0``; the two are timed alternately and the ratio is the median over
-the pairs, which keeps it meaningful on a shared, loaded machine). Threads are left at
-torch's default: run it with ``OMP_NUM_THREADS`` unset.
+the pairs, which keeps it meaningful on a shared, loaded machine; the 1-minute load
+average before and after is reported too). Threads are left at torch's default: run it
+with ``OMP_NUM_THREADS`` unset.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_sim.py [--batch 8] [--repeats 5]
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 
@@ -96,6 +98,7 @@ def main() -> None:
         with torch.inference_mode():
             model(x)
 
+    load_before = os.getloadavg()[0]
     sim, ref, ratio = _interleaved(
         lambda: run_graph(graph, {"input": pixels}), run_torch, args.repeats
     )
@@ -107,6 +110,7 @@ def main() -> None:
         "torch_float32_images_per_s": round(args.batch / ref, 2),
         "ratio": round(ratio, 3),  # median over alternating pairs of torch time / sim time
         "target_ratio": 1.0,
+        "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before, after
     }
     print(json.dumps(result))
 

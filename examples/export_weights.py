@@ -35,13 +35,17 @@ def build_from_checkpoint(checkpoint: Path, model: str, work: Path, platform: st
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--build-dir", type=Path, help="build directory from `alveoflow compile`")
     src.add_argument("--checkpoint", type=Path, help="trained checkpoint (.pt) of a zoo model")
-    parser.add_argument("--model", default=None,
-                        help="zoo model name for --checkpoint (default: the one it records)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="zoo model name for --checkpoint (default: the one it records)",
+    )
     parser.add_argument("--platform", default="u250")
     parser.add_argument("--out", type=Path, required=True, help="folder to write into")
     args = parser.parse_args()
@@ -50,7 +54,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="export_weights_") as tmp:
         build = args.build_dir or build_from_checkpoint(
-            args.checkpoint, args.model, Path(tmp), args.platform)
+            args.checkpoint, args.model, Path(tmp), args.platform
+        )
         rows = export_weights(build, args.out)
     print(format_table(rows))
     return 0

@@ -4,6 +4,16 @@ A module here defines ``register(subparsers) -> None`` which adds its parser and
 ``func`` (args -> exit code); add the module to ``COMMANDS`` below.
 """
 
-from alveoflow.commands import bench, compile, export, info, report, run, train
+from alveoflow.commands import (
+    bench,
+    build,
+    compile,
+    export,
+    export_weights,
+    info,
+    report,
+    run,
+    train,
+)
 
-COMMANDS: tuple = (export, compile, run, info, train, bench, report)
+COMMANDS: tuple = (export, compile, build, run, info, train, bench, report, export_weights)

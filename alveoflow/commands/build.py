@@ -28,14 +28,29 @@ def register(subparsers) -> None:
     )
     parser.add_argument("build_dir", type=Path, help="build directory from `alveoflow compile`")
     parser.add_argument("--platform", default="u250", help="Alveo platform (default: u250)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="parallel jobs for make and synthesis (default: CPU count)")
-    parser.add_argument("--clock", type=float, default=None,
-                        help="kernel clock in MHz (default: the plan's, else 250)")
-    parser.add_argument("--generate-only", action="store_true",
-                        help="only write the sources and scripts; do not look for the tools")
-    parser.add_argument("--target", default="all", choices=("all", "ips", "xo", "csim"),
-                        help="Makefile target to run (default: all = the xclbin)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel jobs for make and synthesis (default: CPU count)",
+    )
+    parser.add_argument(
+        "--clock",
+        type=float,
+        default=None,
+        help="kernel clock in MHz (default: the plan's, else 250)",
+    )
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="only write the sources and scripts; do not look for the tools",
+    )
+    parser.add_argument(
+        "--target",
+        default="all",
+        choices=("all", "ips", "xo", "csim"),
+        help="Makefile target to run (default: all = the xclbin)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
     files = generate(build_dir, args.platform, args.clock)
     info = json.loads((build_dir / "codegen.json").read_text())
     ips = [ip["name"] for ip in info["ips"]] + ["inoutdma"]
-    print(f"generated {len(files)} files in {build_dir}: {len(ips)} HLS IPs "
-          f"({', '.join(ips)}), kernel {info['kernel']!r} at {info['clock_mhz']:g} MHz")
+    print(
+        f"generated {len(files)} files in {build_dir}: {len(ips)} HLS IPs "
+        f"({', '.join(ips)}), kernel {info['kernel']!r} at {info['clock_mhz']:g} MHz"
+    )
     if args.generate_only:
         return 0
     tools = require_tools(find_tools(), build_dir, files, args.jobs, info["shell"])

@@ -1,12 +1,15 @@
 """What follows an accumulator: thresholds (``#{t <= acc} + offset``), a bias, or nothing.
 
-Thresholding is the executor's hot spot after the GEMMs, so it has a fast path: when the
+Thresholding is the executor's hot spot after the GEMMs, so it has fast paths. When the
 thresholds' total span over all channels is small (``LUT_LIMIT``), a per-channel lookup table
 maps the clamped accumulator to its output code (no clamp at all when the table covers the
 whole accumulator range of every channel). The table index ``acc + shift[c]`` is folded
 into the GEMM/conv as a bias, leaving one clamp, one integer cast and one gather, whatever
 the number of thresholds; in float32 the cast is a bit mask (``_lookup_bits``). Otherwise
-thresholds are counted by comparisons (few) or a binary search (many). All paths are exact:
+thresholds are counted by comparisons (few: ``count_rows``, straight into uint8 when the
+output is stored as uint8) or a binary search (many). A ``Thresholding`` of uint8-stored
+inputs compares bytes (few thresholds: ``_byte_thresholds``) or looks its output up in a
+per-channel table of every input value (``_byte_table``). All paths are exact:
 comparisons use ``ceil``ed integer thresholds clamped to +-(bound + 1), and the GEMM dtype
 accounts for the bias magnitude.
 """
@@ -152,6 +155,9 @@ def threshold_epilogue(
         return Epilogue(dtype, bias, _lookup(lut, dtype, out_dtype, device))
     dtype = exact_dtype(bound + 1, floor)
     thr = threshold_prep(bound)(weights["thresholds"]).to(device=device, dtype=dtype)
+    if out_dtype == torch.uint8 and thr.shape[1] <= SMALL_N:
+        rows = thr.t().contiguous()
+        return Epilogue(dtype, None, lambda acc: count_rows(acc, rows, offset))
 
     def finish(acc: torch.Tensor) -> torch.Tensor:
         out = count_thresholds(acc, thr)
@@ -188,7 +194,9 @@ def apply_thresholds(
     if x.dtype == torch.uint8 and storage_dtype(odt, floor) == torch.uint8:
         thr = _byte_thresholds(weights, bound, x.device)
         if thr is not None:
-            return count_bytes(x, thr, offset)
+            return count_rows(x, thr, offset)
+        base, table = _byte_table(weights, bound, offset, x.device)
+        return _gather(table, torch.add(base, x), x.shape)
     ep = _cached(
         weights,
         ("thresholding", bound, offset, floor, str(x.device)),
@@ -198,6 +206,23 @@ def apply_thresholds(
     if ep.bias is not None:
         acc = acc + ep.bias
     return ep.finish(acc)
+
+
+def _byte_table(
+    weights: Weights, bound: int, offset: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(base, table) with ``table[base[c] + x]`` the output code of ``x`` (0..bound) in
+    channel c: int32 bases (the index ``base + x`` of a uint8 ``x`` is then int32), uint8
+    codes."""
+
+    def make() -> tuple[torch.Tensor, torch.Tensor]:
+        t = threshold_prep(bound)(weights["thresholds"])  # (C, n) int64
+        values = torch.arange(bound + 1)
+        counts = (values[None, :, None] >= t[:, None, :]).sum(-1) + offset  # (C, bound + 1)
+        base = torch.arange(t.shape[0], dtype=torch.int32) * (bound + 1)
+        return base.to(device), counts.reshape(-1).to(device=device, dtype=torch.uint8)
+
+    return _cached(weights, ("byte table", bound, offset, str(device)), make)
 
 
 def _byte_thresholds(weights: Weights, bound: int, device: torch.device) -> torch.Tensor | None:
@@ -215,12 +240,13 @@ def _byte_thresholds(weights: Weights, bound: int, device: torch.device) -> torc
     return _cached(weights, ("byte thresholds", bound, str(device)), make)
 
 
-def count_bytes(x: torch.Tensor, thr: torch.Tensor, offset: int) -> torch.Tensor:
-    """``#{j: thr[j, c] <= x[..., c]} + offset`` for uint8 ``x``, channels last, as uint8."""
-    out = torch.ge(x, thr[0]).view(torch.uint8)
-    if thr.shape[0] > 1:
+def count_rows(x: torch.Tensor, rows: torch.Tensor, offset: int) -> torch.Tensor:
+    """``#{j: rows[j, c] <= x[..., c]} + offset`` as uint8 (the caller guarantees it fits),
+    channels last; ``rows`` (n, C) in a dtype that holds them and ``x``'s values exactly."""
+    out = torch.ge(x, rows[0]).view(torch.uint8)
+    if rows.shape[0] > 1:
         hit = torch.empty(x.shape, dtype=torch.bool, device=x.device)
-        for row in thr[1:]:
+        for row in rows[1:]:
             out.add_(torch.ge(x, row, out=hit).view(torch.uint8))
     if offset:
         out.add_(offset)

@@ -5,7 +5,9 @@ Each kernel follows its op's docstring exactly, on NHWC tensors of integer *valu
 tensor several times) and accept any memory layout (strides) of their inputs. Dtypes follow
 ``exact``: a computation runs in float32 only when ``accumulator_bound`` proves every partial
 sum is below 2**24, else float64 (below 2**53) or int64; results are stored in the narrowest
-exact dtype for the output type, never below the inputs' dtype.
+exact dtype for the output type, never below the inputs' dtype (``exact.storage_dtype``:
+unsigned codes of at most 8 bits as uint8 at the float32 floor, and kernels take byte paths
+for them where the arithmetic provably stays in 0..255).
 """
 
 from __future__ import annotations
@@ -110,17 +112,26 @@ def max_pool(op: hw.StreamingMaxPool, inputs: Tensors, weights: Weights) -> list
 
 
 def _window_max(x: torch.Tensor, kernel: Pair, stride: Pair) -> torch.Tensor:
-    """Max over every window of an (already padded) NHWC tensor, as an elementwise maximum
-    of kh*kw strided views (fast for integer dtypes, which ``max_pool2d`` lacks)."""
-    (kh, kw), (sh, sw) = kernel, stride
-    oh, ow = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
-    out: torch.Tensor | None = None
-    for ky in range(kh):
-        for kx in range(kw):
-            view = x[:, ky : ky + sh * (oh - 1) + 1 : sh, kx : kx + sw * (ow - 1) + 1 : sw, :]
-            out = view.clone() if out is None else torch.maximum(out, view, out=out)
-    assert out is not None
+    """Max over every window of an (already padded) NHWC tensor, separably: over the
+    window's columns, then its rows, each an elementwise maximum of strided views (fast
+    for integer dtypes, which ``max_pool2d`` lacks)."""
+    cols = _axis_max(x, 2, kernel[1], stride[1])
+    return _axis_max(cols, 1, kernel[0], stride[0])
+
+
+def _axis_max(x: torch.Tensor, dim: int, size: int, step: int) -> torch.Tensor:
+    count = (x.shape[dim] - size) // step + 1
+    views = [x.narrow(dim, k, step * (count - 1) + 1)[_every(dim, step)] for k in range(size)]
+    if size == 1:
+        return views[0]
+    out = torch.maximum(views[0], views[1])
+    for view in views[2:]:
+        torch.maximum(out, view, out=out)
     return out
+
+
+def _every(dim: int, step: int) -> tuple[slice, ...]:
+    return (slice(None),) * dim + (slice(None, None, step),)
 
 
 @kernel(hw.SumPool)

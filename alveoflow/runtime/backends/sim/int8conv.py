@@ -95,6 +95,21 @@ def conv(x: torch.Tensor, packed: Packed, bias: torch.Tensor | None, zero: int) 
     b = None if bias is None else bias.to(torch.float32)
     p = packed
     return torch.ops.onednn.qconv2d_pointwise(
-        xq, 1.0, zero, p.weights, p.scales, p.zeros, b, p.stride, p.padding, [1, 1],
-        p.groups, 1.0, 0, torch.float32, "none", [], "",
+        xq,
+        1.0,
+        zero,
+        p.weights,
+        p.scales,
+        p.zeros,
+        b,
+        p.stride,
+        p.padding,
+        [1, 1],
+        p.groups,
+        1.0,
+        0,
+        torch.float32,
+        "none",
+        [],
+        "",
     )

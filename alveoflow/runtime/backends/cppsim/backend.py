@@ -1,0 +1,160 @@
+"""``CppSimBackend``: the generated C++ of a build, compiled with g++, run through ctypes.
+
+``CppSimBackend(build_dir, card_graph=None, *, folding="csim", jobs=None, opt=OPT,
+cache_dir=None)``
+compiles (or takes from the cache, see ``compile``) generated ``hls/`` sources into a shared
+library with a C ABI (``af_run``, see ``hls/cppsim/network.cpp``) and implements the backend
+protocol. ``folding`` picks the sources:
+
+- ``"csim"`` (default): the build's design re-emitted into ``BUILD_DIR/cppsim/csim`` with
+  every word at most 64 bits (``compiler.codegen.csim``): the same library code, weights and
+  structure, several times faster under g++ than wide hardware words;
+- ``"hardware"``: the build's own sources (``alveoflow build BUILD_DIR --generate-only``;
+  generated here when missing), exactly what Vitis synthesises.
+
+A directory with ``codegen.json`` but no ``graph.json`` (an emitted tree) is used as it is.
+Protocol:
+
+- ``run(x)``: ``x`` (N, *card input frame) in the card storage dtype -> ``{card tensor:
+  (N, ...) array}`` for every card output (storage dtype; top-k uint32);
+- ``run_taps(x)``: the same run, returning every IP's output stream decoded to int64
+  arrays (N, ...) by tensor name: the per-block debugging dump;
+- ``name`` = "cppsim", ``max_batch`` = None, ``close()``.
+
+``card_graph`` (optional) is only used to check that the build's card outputs are the
+ones the caller expects. The external FC weights come from ``weights/fc_weights.npy``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alveoflow.errors import ConfigError, DeviceError
+from alveoflow.runtime.backends.cppsim.compile import (
+    OPT,
+    CompileReport,
+    build_library,
+    load_codegen,
+)
+
+_P = ctypes.c_void_p
+FOLDINGS = ("csim", "hardware")
+
+
+def sources_for(build_dir: Path, folding: str) -> Path:
+    """The folder holding the generated sources to compile (generating them if needed)."""
+    if not (build_dir / "graph.json").is_file():
+        return build_dir  # an emitted tree: use what is there
+    from alveoflow.compiler.codegen.builddir import design_inputs, generate
+
+    if folding == "hardware":
+        if not (build_dir / "codegen.json").is_file():
+            generate(build_dir)
+        return build_dir
+    from alveoflow.compiler.codegen import emit, write_tree
+    from alveoflow.compiler.codegen.csim import csim_folding
+
+    graph, plan, depths = design_inputs(build_dir)
+    root = build_dir / "cppsim" / "csim"
+    write_tree(emit(csim_folding(graph), plan, depths), root)
+    return root
+
+
+def _dtype(end: dict[str, Any]) -> np.dtype:
+    if end["qtype"] == "UINT32" and end["storage_bits"] == 32:
+        return np.dtype(np.uint32)
+    signed = end["qtype"].startswith("INT") or end["qtype"] == "BIPOLAR"
+    return np.dtype(f"{'int' if signed else 'uint'}{end['storage_bits']}")
+
+
+class CppSimBackend:
+    """The cppsim backend (see the module docstring)."""
+
+    name = "cppsim"
+    max_batch: int | None = None
+
+    def __init__(
+        self,
+        build_dir: str | os.PathLike[str],
+        card_graph: Any = None,
+        *,
+        folding: str = "csim",
+        jobs: int | None = None,
+        opt: str = OPT,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if folding not in FOLDINGS:
+            raise ConfigError(f"cppsim folding must be one of {FOLDINGS}, got {folding!r}")
+        self.dir = sources_for(Path(build_dir), folding)
+        self.info = load_codegen(self.dir)
+        if card_graph is not None:
+            want = set(card_graph.outputs)
+            have = {o["tensor"] for o in self.info["dma"]["outputs"]}
+            if want != have:
+                raise ConfigError(
+                    f"{self.dir}: generated code outputs {sorted(have)} but the card graph has "
+                    f"{sorted(want)}; regenerate with `alveoflow build {self.dir} --generate-only`"
+                )
+        self.report: CompileReport = build_library(
+            self.dir, jobs=jobs, opt=opt, cache_dir=cache_dir
+        )
+        self._lib: ctypes.CDLL | None = ctypes.CDLL(str(self.report.library))
+        self._lib.af_run.restype = ctypes.c_int
+        self._lib.af_run.argtypes = [_P, ctypes.c_uint, _P, _P, _P]
+        fc = self.info.get("fc")
+        self._fc = (
+            None
+            if fc is None
+            else np.ascontiguousarray(np.load(self.dir / fc["npy"]).astype(np.int8))
+        )
+        self._in = self.info["dma"]["input"]
+        self._outs = self.info["dma"]["outputs"]
+
+    @property
+    def tap_names(self) -> list[str]:
+        return [t["tensor"] for t in self.info["taps"]]
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        return self._call(x, with_taps=False)[0]
+
+    def run_taps(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every IP output stream of a run, decoded to int64, by tensor name."""
+        return self._call(x, with_taps=True)[1]
+
+    def _call(
+        self, x: np.ndarray, with_taps: bool
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        if self._lib is None:
+            raise DeviceError("this cppsim backend was closed")
+        arr = np.ascontiguousarray(x, dtype=_dtype(self._in))
+        n = arr.shape[0] if arr.ndim > 0 else 0
+        if n < 1 or arr[0].size != self._in["frame_elems"]:
+            raise ConfigError(
+                f"cppsim: input must be (N, {self._in['frame_elems']} elements per frame) of "
+                f"{self._in['tensor']}, got shape {arr.shape}"
+            )
+        outs = [np.zeros((n, *o["shape"][1:]), dtype=_dtype(o)) for o in self._outs]
+        out_ptrs = (_P * len(outs))(*(o.ctypes.data for o in outs))
+        taps: list[np.ndarray] = []
+        tap_ptrs = None
+        if with_taps:
+            taps = [np.zeros((n, *t["shape"][1:]), dtype=np.int64) for t in self.info["taps"]]
+            tap_ptrs = (_P * len(taps))(*(t.ctypes.data for t in taps))
+        fc = self._fc.ctypes.data if self._fc is not None else None
+        status = self._lib.af_run(arr.ctypes.data, n, fc, out_ptrs, tap_ptrs)
+        if status != 0:
+            raise DeviceError(
+                f"cppsim run failed (status {status}: a stream between IPs held the wrong "
+                "number of words); the generated code and the graph disagree, regenerate it"
+            )
+        result = {o["tensor"]: a for o, a in zip(self._outs, outs, strict=True)}
+        dumped = {t["tensor"]: a for t, a in zip(self.info["taps"], taps, strict=False)}
+        return result, dumped
+
+    def close(self) -> None:
+        self._lib = None
