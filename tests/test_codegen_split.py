@@ -152,6 +152,20 @@ def test_whole_blocks_and_plans_without_splits_are_unchanged(design):
     assert not any(ip["name"].endswith(("_a", "_b")) for ip in plain["ips"])
 
 
+def test_a_block_over_three_slrs_gets_three_parts_linked_forward():
+    graph = lowered_resnet(18, width=0.125, input_size=32)
+    order = [n.name for n in graph.nodes]
+    i, j = order.index("layer2.0.conv1"), order.index("layer2.0.downsample.swg")
+    node_slrs = {n: 0 if k < i else 1 if k < j else 2 for k, n in enumerate(order)}
+    s = _summary(emit(graph, {"node_slrs": node_slrs}))
+    names = [ip["name"] for ip in s["ips"]]
+    k = names.index("layer2_0_a")
+    assert names[k : k + 3] == ["layer2_0_a", "layer2_0_b", "layer2_0_c"]
+    assert [ip["slr"] for ip in s["ips"][k : k + 3]] == [0, 1, 2]
+    hops = {(lk["src"], lk["dst"]) for lk in s["links"] if lk["tensor"] == "layer2.0.fork.1"}
+    assert hops == {("layer2_0_a", "layer2_0_c")}  # the bypass skips the middle part
+
+
 def test_split_design_is_deterministic(design):
     _, folded, plan, files = design
     again = emit(folded, plan.to_dict())
@@ -254,6 +268,26 @@ def test_cppsim_of_split_design_equals_sim_on_every_tap(design, tmp_path, cache)
     assert bad == []
 
 
+@pytest.mark.slow
+def test_cppsim_hardware_folding_keeps_packed_dsp_exact(design, tmp_path, cache):
+    """The plan's own folding (wide words, the stem's even MMV with ``dsp_packed2``) of the
+    split design, compiled as emitted (~30 s of g++ cold on 2 cores)."""
+    _, folded, plan, files = design
+    assert _mul_of(files, "stem", "conv1") == "dsp_packed2"
+    for rel, data in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    backend = CppSimBackend(tmp_path, cache_dir=cache)
+    card = host_plan(folded).card_graph
+    info = card.inputs[0]
+    x = np.random.default_rng(4).integers(0, 256, (2, *info.shape[1:]), dtype=np.uint8)
+    ref = run_graph(card, {info.name: x}, keep_intermediates=True)
+    taps = backend.run_taps(x)
+    assert len(taps) == len(_summary(files)["taps"])
+    assert [k for k, v in taps.items() if not np.array_equal(v.reshape(ref[k].shape), ref[k])] == []
+
+
 @pytest.fixture(scope="module")
 def resnet50():
     graph = lowered_resnet(depth=50, input_size=224)
@@ -276,10 +310,15 @@ def test_resnet50_planner_splits_become_ip_pairs(resnet50):
         assert {plan.node_slrs[n] for n in b["nodes"]} == {b["slr"]}
         cut = _cut_tensors(graph, block, b["nodes"][0])
         assert len(cut) == 2 and any(".fork." in t for t in cut)
-        links = {lk["tensor"] for lk in s["links"] if (lk["src"], lk["dst"]) == (a["name"], b["name"])}
+        links = {
+            lk["tensor"] for lk in s["links"] if (lk["src"], lk["dst"]) == (a["name"], b["name"])
+        }
         assert links == cut
-    for name, ip in ips.items():  # every other IP sits where the plan put its nodes
-        assert {plan.node_slrs[n] for n in ip["nodes"] if n != "flatten"} == {ip["slr"]}, name
+    for name, ip in ips.items():  # every other block sits where the plan put it, whole
+        if name.startswith("layer"):
+            assert {plan.node_slrs[n] for n in ip["nodes"]} == {ip["slr"]}, name
+            split = ip["block"].replace("_", ".") in plan.split_units
+            assert split == (ip["block"] != name), name
 
 
 @pytest.mark.slow

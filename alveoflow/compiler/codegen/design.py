@@ -8,8 +8,9 @@ the single model every emitter (C++, Tcl, cfg, cppsim harness) renders from.
 What it reads from the plan dict (``FoldingPlan.to_dict()``, all optional):
 
 - ``node_slrs`` (else ``slr`` per floorplanning unit, else SLR0): the SLR of every node. An
-  IP whose nodes sit in several SLRs (a residual block the floorplanner split) becomes one
-  IP per SLR (``partition.split_by_slr``), each pinned to its SLR;
+  IP holding a unit the floorplanner split across SLRs (a residual block) becomes one IP per
+  SLR (``partition.split_by_slr``), each pinned to its SLR; any other IP is pinned to the
+  SLR most of its nodes sit in;
 - ``mac_styles``: the ``alveo::mul_style`` of each MAC unit (``units``); without it the
   code generator's own rule picks one;
 - ``clock_mhz``, ``part``, ``shell``; ``slr["io"]`` places ``inoutdma``.
@@ -127,7 +128,7 @@ def build_design(
     plan = dict(plan or {})
     depths = dict(fifo_depths or {})
     node_slr = slr_function(plan)
-    parts = split_by_slr(graph, partition(graph, slr_of=node_slr), node_slr)
+    parts = split_by_slr(graph, partition(graph), node_slr, unit_of)
     macs = {str(k): str(v) for k, v in dict(plan.get("mac_styles") or {}).items()}
     card_in, card_out = card_boundary(graph)
     if len(card_in) != 1:

@@ -12,8 +12,15 @@ reference design does), plus the boundary between host and card.
   - other graphs: the ``tail`` starts at the first global pool, flatten, external-weight
     layer or top-k; before it nodes are grouped by the first part of their names
     (``conv0.swg`` and ``conv0`` together), and consecutive groups are merged while an IP
-    stays within ``max_nodes`` nodes and one SLR.
+    stays within ``max_nodes`` nodes.
   Edges between IPs only go forward (checked).
+- ``split_by_slr(graph, parts, slr_of, unit_of)``: every IP holding a floorplanning unit
+  whose nodes sit in several SLRs (a residual block the floorplanner split at a layer
+  boundary) cut into one IP per run of nodes in the same SLR, in stream order:
+  ``layer3_0`` -> ``layer3_0_a``, ``layer3_0_b``. Every stream that crosses a cut (the main
+  branch and the bypass) becomes a port of both IPs, exactly like a link between blocks.
+  Other IPs are returned unchanged, also one that merges whole units the plan put in
+  different SLRs (``stem``, ``tail``): it is placed whole (see ``design``), as before.
 """
 
 from __future__ import annotations
@@ -82,20 +89,14 @@ def _resnet_groups(nodes: list[Node]) -> list[tuple[str, list[Node]]]:
     return list(groups.items())
 
 
-def _generic_groups(
-    nodes: list[Node], max_nodes: int, slr_of: Callable[[Node], int]
-) -> list[tuple[str, list[Node]]]:
+def _generic_groups(nodes: list[Node], max_nodes: int) -> list[tuple[str, list[Node]]]:
     tail_at = next((i for i, n in enumerate(nodes) if _is_tail_start(n)), len(nodes))
     by_prefix: dict[str, list[Node]] = {}
     for node in nodes[:tail_at]:
         by_prefix.setdefault(node.name.split(".")[0], []).append(node)
     merged: list[tuple[str, list[Node]]] = []
     for key, members in by_prefix.items():
-        if (
-            merged
-            and len(merged[-1][1]) + len(members) <= max_nodes
-            and slr_of(merged[-1][1][-1]) == slr_of(members[0])
-        ):
+        if merged and len(merged[-1][1]) + len(members) <= max_nodes:
             merged[-1][1].extend(members)
         else:
             merged.append((key, list(members)))
@@ -104,19 +105,13 @@ def _generic_groups(
     return merged
 
 
-def partition(
-    graph: Graph,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    slr_of: Callable[[Node], int] | None = None,
-) -> list[Partition]:
-    """The card nodes of ``graph`` grouped into IPs (see the module docstring); ``slr_of``
-    (the SLR of a node, default all 0) keeps merged groups within one SLR."""
+def partition(graph: Graph, max_nodes: int = DEFAULT_MAX_NODES) -> list[Partition]:
+    """The card nodes of ``graph`` grouped into IPs (see the module docstring)."""
     nodes = [n for n in graph.nodes if not n.op.on_host]
     if not nodes:
         raise GraphError("the graph has no card (hardware) nodes to generate code for")
     resnet = any(_BLOCK.match(n.name) for n in nodes)
-    slr = slr_of or (lambda _node: 0)
-    groups = _resnet_groups(nodes) if resnet else _generic_groups(nodes, max_nodes, slr)
+    groups = _resnet_groups(nodes) if resnet else _generic_groups(nodes, max_nodes)
     names: set[str] = set()
     parts: list[Partition] = []
     for key, members in groups:
@@ -156,15 +151,18 @@ def _slr_runs(parts_nodes: tuple[Node, ...], slr_of: Callable[[Node], int]) -> l
 
 
 def split_by_slr(
-    graph: Graph, parts: list[Partition], slr_of: Callable[[Node], int]
+    graph: Graph,
+    parts: list[Partition],
+    slr_of: Callable[[Node], int],
+    unit_of: Callable[[Node], str],
 ) -> list[Partition]:
-    """``parts`` with every IP that spans several SLRs cut at each SLR change (see the module
-    docstring); parts are suffixed ``_a``, ``_b``, ... in stream order."""
+    """``parts`` with every IP that holds a split unit cut at each SLR change (see the
+    module docstring); the parts are suffixed ``_a``, ``_b``, ... in stream order."""
     taken = {p.name for p in parts} | {"inoutdma"}
     out: list[Partition] = []
     for part in parts:
         runs = _slr_runs(part.nodes, slr_of)
-        if len(runs) == 1:
+        if len(runs) == 1 or not _holds_split_unit(part, slr_of, unit_of):
             out.append(part)
             continue
         for k, run in enumerate(runs):
@@ -175,6 +173,16 @@ def split_by_slr(
             out.append(Partition(name, tuple(run), part.name))
     _check_forward(graph, out)
     return out
+
+
+def _holds_split_unit(
+    part: Partition, slr_of: Callable[[Node], int], unit_of: Callable[[Node], str]
+) -> bool:
+    slrs: dict[str, set[int]] = {}
+    for node in part.nodes:
+        if not isinstance(node.op, hw.Flatten):
+            slrs.setdefault(unit_of(node), set()).add(slr_of(node))
+    return any(len(s) > 1 for s in slrs.values())
 
 
 def _suffix(k: int) -> str:
