@@ -51,6 +51,9 @@ class _Block(nn.Module):
     """Shared forward of basic and bottleneck blocks; subclasses build ``branch_layers``."""
 
     downsample: nn.Sequential | None
+    input_quant: nn.Module
+    residual_quant: nn.Module
+    expansion: int = 1
 
     def _init_shortcut(
         self,

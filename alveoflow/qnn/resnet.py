@@ -73,6 +73,9 @@ class PixelNorm(nn.Module):
         bias = torch.tensor([-m / std for m in mean]).view(1, -1, 1, 1)
         self.register_buffer("bias", bias, persistent=False)
 
+    scale: torch.Tensor
+    bias: torch.Tensor
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.scale + self.bias
 
