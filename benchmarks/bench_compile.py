@@ -28,7 +28,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from alveoflow.compiler.pipeline import compile_build
 t1 = time.perf_counter()
-result = compile_build(sys.argv[1], sys.argv[2])
+result = compile_build(sys.argv[1], sys.argv[2], plan=False)  # folding: bench_folding.py
 t2 = time.perf_counter()
 # VmHWM: this process image's peak RSS (getrusage would include the parent's pages it was
 # forked from, before exec).
