@@ -48,12 +48,36 @@ def residual(bits: int) -> QuantIdentity:
 
 
 class _Block(nn.Module):
-    """Shared forward of basic and bottleneck blocks; subclasses build ``branch_layers``."""
+    """Shared construction and forward of basic and bottleneck blocks; subclasses build the
+    branch layers (``_build_branch``) and define ``branch``."""
 
     downsample: nn.Sequential | None
     input_quant: nn.Module
     residual_quant: nn.Module
     expansion: int = 1
+
+    def __init__(
+        self,
+        in_ch: int,
+        planes: int,
+        stride: int,
+        bits: BitWidths,
+        residual_quant: QuantIdentity,
+        requant_shortcut: bool,
+        version: str = "v1.0",
+    ) -> None:
+        """Builds, in this order (it fixes parameter init and module order): ``input_quant``,
+        the branch (``_build_branch``), then the shortcut."""
+        super().__init__()
+        self.input_quant = act(bits.act)
+        out_ch = self._build_branch(in_ch, planes, stride, bits, version)
+        self._init_shortcut(in_ch, out_ch, stride, bits.weight, residual_quant, requant_shortcut)
+
+    def _build_branch(
+        self, in_ch: int, planes: int, stride: int, bits: BitWidths, version: str
+    ) -> int:  # pragma: no cover - overridden
+        """Creates the branch layers; returns the block's output channels."""
+        raise NotImplementedError
 
     def _init_shortcut(
         self,
@@ -93,24 +117,15 @@ class BasicBlock(_Block):
 
     expansion = 1
 
-    def __init__(
-        self,
-        in_ch: int,
-        planes: int,
-        stride: int,
-        bits: BitWidths,
-        residual_quant: QuantIdentity,
-        requant_shortcut: bool,
-        version: str = "v1.0",
-    ) -> None:
-        super().__init__()
-        self.input_quant = act(bits.act)
+    def _build_branch(
+        self, in_ch: int, planes: int, stride: int, bits: BitWidths, version: str
+    ) -> int:
         self.conv1 = body_conv(in_ch, planes, 3, stride, bits.weight)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu1 = act(bits.act)
         self.conv2 = body_conv(planes, planes, 3, 1, bits.weight)
         self.bn2 = nn.BatchNorm2d(planes)
-        self._init_shortcut(in_ch, planes, stride, bits.weight, residual_quant, requant_shortcut)
+        return planes
 
     def branch(self, x):
         return self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x)))))
@@ -121,20 +136,11 @@ class Bottleneck(_Block):
 
     expansion = 4
 
-    def __init__(
-        self,
-        in_ch: int,
-        planes: int,
-        stride: int,
-        bits: BitWidths,
-        residual_quant: QuantIdentity,
-        requant_shortcut: bool,
-        version: str = "v1.0",
-    ) -> None:
-        super().__init__()
+    def _build_branch(
+        self, in_ch: int, planes: int, stride: int, bits: BitWidths, version: str
+    ) -> int:
         stride1, stride2 = (stride, 1) if version == "v1.0" else (1, stride)
         out_ch = planes * self.expansion
-        self.input_quant = act(bits.act)
         self.conv1 = body_conv(in_ch, planes, 1, stride1, bits.weight)
         self.bn1 = nn.BatchNorm2d(planes)
         self.relu1 = act(bits.act)
@@ -143,7 +149,7 @@ class Bottleneck(_Block):
         self.relu2 = act(bits.act)
         self.conv3 = body_conv(planes, out_ch, 1, 1, bits.weight)
         self.bn3 = nn.BatchNorm2d(out_ch)
-        self._init_shortcut(in_ch, out_ch, stride, bits.weight, residual_quant, requant_shortcut)
+        return out_ch
 
     def branch(self, x):
         out = self.relu1(self.bn1(self.conv1(x)))

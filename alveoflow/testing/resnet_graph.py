@@ -89,10 +89,7 @@ def lowered_resnet(
         for i in range(count):
             stride = 2 if s > 0 and i == 0 else 1
             name = f"layer{s + 1}.{i}"
-            if kind == "bottleneck":
-                x, in_ch = _bottleneck(b, name, x, in_ch, planes, stride, version, residual, types)
-            else:
-                x, in_ch = _basic(b, name, x, in_ch, planes, stride, residual, types)
+            x, in_ch = _block(b, kind, name, x, in_ch, planes, stride, version, residual, types)
             residual = True
     x = _final_relu(b, x, types.res)
     x = b.global_sum_pool("avgpool", x)
@@ -107,8 +104,9 @@ class _Types:
         self.zero = 1 << (res.bits - 1)  # residual code of value 0
 
 
-def _bottleneck(
+def _block(
     b: GraphBuilder,
+    kind: str,
     name: str,
     x: str,
     in_ch: int,
@@ -118,29 +116,37 @@ def _bottleneck(
     residual: bool,
     t: _Types,
 ) -> tuple[str, int]:
-    out_ch = planes * 4
+    """One ``kind`` block (bottleneck or basic): enter, main branch, leave (in that order)."""
+    out_ch = planes * 4 if kind == "bottleneck" else planes
     main, short = _enter(b, name, x, in_ch, out_ch, stride, residual, t)
-    s1, s2 = (stride, 1) if version == "v1.0" else (1, stride)
-    main = b.conv(f"{name}.conv1", main, planes, 1, s1, t.weight, t.act, ACT_LEVELS)
-    main = b.conv(f"{name}.conv2", main, planes, 3, s2, t.weight, t.act, ACT_LEVELS)
-    main = b.conv(f"{name}.conv3", main, out_ch, 1, 1, t.weight, t.res, RES_LEVELS)
+    if kind == "bottleneck":
+        main = _bottleneck_branch(b, name, main, planes, out_ch, stride, version, t)
+    else:
+        main = _basic_branch(b, name, main, planes, stride, t)
     return _leave(b, name, main, short, out_ch, stride, t), out_ch
 
 
-def _basic(
+def _bottleneck_branch(
     b: GraphBuilder,
     name: str,
-    x: str,
-    in_ch: int,
+    main: str,
     planes: int,
+    out_ch: int,
     stride: int,
-    residual: bool,
+    version: str,
     t: _Types,
-) -> tuple[str, int]:
-    main, short = _enter(b, name, x, in_ch, planes, stride, residual, t)
+) -> str:
+    s1, s2 = (stride, 1) if version == "v1.0" else (1, stride)
+    main = b.conv(f"{name}.conv1", main, planes, 1, s1, t.weight, t.act, ACT_LEVELS)
+    main = b.conv(f"{name}.conv2", main, planes, 3, s2, t.weight, t.act, ACT_LEVELS)
+    return b.conv(f"{name}.conv3", main, out_ch, 1, 1, t.weight, t.res, RES_LEVELS)
+
+
+def _basic_branch(
+    b: GraphBuilder, name: str, main: str, planes: int, stride: int, t: _Types
+) -> str:
     main = b.conv(f"{name}.conv1", main, planes, 3, stride, t.weight, t.act, ACT_LEVELS)
-    main = b.conv(f"{name}.conv2", main, planes, 3, 1, t.weight, t.res, RES_LEVELS)
-    return _leave(b, name, main, short, planes, stride, t), planes
+    return b.conv(f"{name}.conv2", main, planes, 3, 1, t.weight, t.res, RES_LEVELS)
 
 
 def _enter(

@@ -104,6 +104,18 @@ def place(
     return _Placer(units, pieces, edges, platform, dict(pinned or {})).run()
 
 
+@dataclass
+class _Fill:
+    """The search state of one fill: room used per SLR (updated in place and restored on
+    backtracking), the per-SLR limit, the fill's rules and the segments placed so far."""
+
+    used: np.ndarray
+    limit: np.ndarray
+    check_sll: bool
+    split_first: bool
+    path: list[Segment]
+
+
 class _Placer:
     def __init__(
         self,
@@ -167,51 +179,34 @@ class _Placer:
     def _fill(self, cap: float, splits: int, check_sll: bool) -> list[Segment] | None:
         """Segments of a fill under ``cap`` with at most ``splits`` splits, or None."""
         limit = self.budgets * cap + EPS
-        used = self.base.copy()
-        path: list[Segment] = []
         # a split run (free splits, SLLs unchecked) prefers splitting: it is then greedy
         split_first = not check_sll and splits == self.max_splits
-        return self._step(0, 0, 0, used, limit, splits, check_sll, split_first, path)
+        fill = _Fill(self.base.copy(), limit, check_sll, split_first, [])
+        return self._step(fill, 0, 0, 0, splits)
 
     def _step(
-        self,
-        i: int,
-        start: int,
-        visit: int,
-        used: np.ndarray,
-        limit: np.ndarray,
-        splits: int,
-        check_sll: bool,
-        split_first: bool,
-        path: list[Segment],
+        self, fill: _Fill, i: int, start: int, visit: int, splits: int
     ) -> list[Segment] | None:
+        """Place unit ``i`` from piece ``start`` on, at walk position ``visit``, and the rest."""
         if i == len(self.free):
-            if check_sll and not self._sll_within(path):
+            if fill.check_sll and not self._sll_within(fill.path):
                 return None
-            return list(path)
+            return list(fill.path)
         if visit == len(self.walk):
             return None
         cum, slr = self.cums[i], self.walk[visit]
         before = cum[start - 1] if start > 0 else 0.0
-        if not self._room_for(i, before, visit, used, limit):
+        if not self._room_for(i, before, visit, fill.used, fill.limit):
             return None
-        if np.all(used[slr] + cum[-1] - before <= limit[slr]):
-            used[slr] += cum[-1] - before
-            path.append((i, start, len(cum), slr))
-            found = self._step(i + 1, 0, visit, used, limit, splits, check_sll, split_first, path)
-            path.pop()
-            used[slr] -= cum[-1] - before
-            return found
-        moves = ("split", "move") if split_first else ("move", "split")
+        if np.all(fill.used[slr] + cum[-1] - before <= fill.limit[slr]):
+            segment = (i, start, len(cum), slr)
+            return self._place(fill, segment, cum[-1] - before, (i + 1, 0, visit), splits)
+        moves = ("split", "move") if fill.split_first else ("move", "split")
         for move in moves:
             if move == "move":
-                found = self._step(
-                    i, start, visit + 1, used, limit, splits, check_sll, split_first, path
-                )
+                found = self._step(fill, i, start, visit + 1, splits)
             elif splits > 0:
-                found = self._split(
-                    i, start, visit, used, limit, splits, check_sll, split_first, path
-                )
+                found = self._split(fill, i, start, visit, splits)
             else:
                 found = None
             if found is not None:
@@ -219,30 +214,34 @@ class _Placer:
         return None
 
     def _split(
-        self,
-        i: int,
-        start: int,
-        visit: int,
-        used: np.ndarray,
-        limit: np.ndarray,
-        splits: int,
-        check_sll: bool,
-        split_first: bool,
-        path: list[Segment],
+        self, fill: _Fill, i: int, start: int, visit: int, splits: int
     ) -> list[Segment] | None:
         """Keep the longest prefix of unit ``i`` (from piece ``start``) that fits here."""
         cum, slr = self.cums[i], self.walk[visit]
         before = cum[start - 1] if start > 0 else 0.0
-        ok = np.all(used[slr] + cum[start:] - before <= limit[slr], axis=1)
+        ok = np.all(fill.used[slr] + cum[start:] - before <= fill.limit[slr], axis=1)
         end = start + int(np.argmin(ok)) if not ok.all() else len(cum)
         if end == start or end == len(cum):
             return None  # nothing fits here (or all of it does, handled by the caller)
         part = cum[end - 1] - before
-        used[slr] += part
-        path.append((i, start, end, slr))
-        found = self._step(i, end, visit + 1, used, limit, splits - 1, check_sll, split_first, path)
-        path.pop()
-        used[slr] -= part
+        return self._place(fill, (i, start, end, slr), part, (i, end, visit + 1), splits - 1)
+
+    def _place(
+        self,
+        fill: _Fill,
+        segment: Segment,
+        part: np.ndarray,
+        then: tuple[int, int, int],
+        splits: int,
+    ) -> list[Segment] | None:
+        """Place ``segment`` (costing ``part`` in its SLR), search on from ``then`` (unit,
+        first piece, walk position) with ``splits`` left, then undo the placement."""
+        slr = segment[3]
+        fill.used[slr] += part
+        fill.path.append(segment)
+        found = self._step(fill, *then, splits)
+        fill.path.pop()
+        fill.used[slr] -= part
         return found
 
     def _room_for(

@@ -35,6 +35,12 @@ def _check_in(info: TensorInfo, last: int, qtype: QType, what: str = "input") ->
     _need(info.qtype == qtype, f"{what} {info.name} is {info.qtype}, expected {qtype}")
 
 
+def _check_image(info: TensorInfo, channels: int, qtype: QType) -> None:
+    """An NHWC image input of ``channels`` channels of ``qtype`` (the window ops)."""
+    _need(len(info.shape) == 4, f"input {info.name} must be NHWC, got shape {info.shape}")
+    _check_in(info, channels, qtype)
+
+
 def _check_thresholds(
     weights: Mapping[str, np.ndarray], rows: int, odt: QType, offset: int
 ) -> None:
@@ -165,8 +171,7 @@ class SlidingWindow(Op):
         self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
     ) -> tuple[OutSpec, ...]:
         (x,) = inputs
-        _need(len(x.shape) == 4, f"input {x.name} must be NHWC, got shape {x.shape}")
-        _check_in(x, self.channels, self.dt)
+        _check_image(x, self.channels, self.dt)
         _need(len(self.pad_values) in (1, self.channels), "pad_values: 1 or one per channel")
         _need(
             self.dt.contains(np.array(self.pad_values)), f"pad {self.pad_values} not in {self.dt}"
@@ -192,8 +197,7 @@ class StreamingMaxPool(Op):
         self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
     ) -> tuple[OutSpec, ...]:
         (x,) = inputs
-        _need(len(x.shape) == 4, f"input {x.name} must be NHWC")
-        _check_in(x, self.channels, self.dt)
+        _check_image(x, self.channels, self.dt)
         oh, ow = _window_out(x.shape[1:3], self.kernel, self.stride, self.pads)
         _check_folding(self.channels, self.pe)
         return (OutSpec((x.shape[0], oh, ow, self.channels), self.dt, "NHWC"),)
@@ -215,8 +219,7 @@ class SumPool(Op):
         self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
     ) -> tuple[OutSpec, ...]:
         (x,) = inputs
-        _need(len(x.shape) == 4, f"input {x.name} must be NHWC")
-        _check_in(x, self.channels, self.idt)
+        _check_image(x, self.channels, self.idt)
         n = self.kernel[0] * self.kernel[1]
         _need(
             self.odt.contains(np.array([self.idt.min * n, self.idt.max * n])),
