@@ -36,7 +36,9 @@ EXTRAS = {
 setup(
     name="alveoflow",
     version="0.1.0",
-    description="Compile Brevitas networks into streaming dataflow accelerators for AMD Alveo cards",
+    description=(
+        "Compile Brevitas networks into streaming dataflow accelerators for AMD Alveo cards"
+    ),
     python_requires=">=3.11",
     packages=find_packages(include=["alveoflow", "alveoflow.*"]),
     package_data={
