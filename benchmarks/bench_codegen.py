@@ -39,7 +39,7 @@ def main() -> None:
     from alveoflow.compiler.folding import apply_plan, plan_folding
     from alveoflow.compiler.ir import save_graph
     from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
-    from alveoflow.runtime.backends.sim.executor import run_graph
+    from alveoflow.compiler.semantics.executor import run_graph
     from alveoflow.runtime.packing import host_plan
     from alveoflow.testing import lowered_resnet
 

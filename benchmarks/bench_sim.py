@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from alveoflow.runtime.backends.sim import run_graph
+from alveoflow.compiler.semantics import run_graph
 from alveoflow.testing import lowered_resnet
 
 

@@ -25,8 +25,8 @@ from brevitas.quant import (
 from torch import nn
 
 from alveoflow.compiler.ir import Graph
-from alveoflow.runtime.backends.sim import nn_kernels
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics import nn_kernels
+from alveoflow.compiler.semantics.executor import run_graph
 
 
 def weight_quant(bits: int, per_channel: bool = False) -> dict:

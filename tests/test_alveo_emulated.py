@@ -12,7 +12,7 @@ from alveoflow.errors import DeviceError
 from alveoflow.runtime.backend import select_backend
 from alveoflow.runtime.backends.alveo.emulated import EmulatedPynq
 from alveoflow.runtime.backends.alveo.layout import write_build
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.build import open_build
 from alveoflow.runtime.module import AlveoModule
 from alveoflow.testing import lowered_cnn, lowered_resnet

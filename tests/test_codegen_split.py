@@ -26,7 +26,7 @@ from alveoflow.compiler.folding import FoldingPlan, apply_plan, plan_folding
 from alveoflow.compiler.ir import Graph, save_graph
 from alveoflow.errors import ConfigError
 from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.packing import host_plan
 from alveoflow.testing import lowered_resnet
 

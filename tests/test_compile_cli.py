@@ -13,7 +13,7 @@ from onnx import TensorProto, helper
 
 from alveoflow.cli import main
 from alveoflow.compiler.ir import load_graph
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 
 
 @pytest.fixture(scope="module")

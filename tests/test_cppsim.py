@@ -18,7 +18,7 @@ from alveoflow.compiler.folding import refold
 from alveoflow.compiler.ir import Graph, hw
 from alveoflow.errors import ConfigError
 from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.packing import host_plan, storage_dtype
 from alveoflow.testing import lowered_cnn, lowered_depthwise, lowered_mlp
 

@@ -16,7 +16,7 @@ from alveoflow.compiler.frontend.naming import module_path, stable_names
 from alveoflow.compiler.ir import BIPOLAR, QType
 from alveoflow.compiler.ir import nn as irnn
 from alveoflow.errors import GraphError, UnsupportedOpError
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 
 
 @pytest.fixture(scope="module")

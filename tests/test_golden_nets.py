@@ -58,7 +58,7 @@ def _inputs(shape, pixels: bool, n: int, seed: int = 1) -> np.ndarray:
 def _check_against_brevitas(model, source, ref_cmp, x: np.ndarray, top1: float) -> None:
     """Brevitas float32 codes vs the float64 reference: few differences, all at boundaries
     where they first appear; top-1 agreement of the lowered graph with Brevitas."""
-    from alveoflow.runtime.backends.sim.executor import run_graph
+    from alveoflow.compiler.semantics.executor import run_graph
 
     theirs = gn.brevitas_codes(model, x)
     quantized = [t for t in ref_cmp.mismatches]  # every quantizer output with a hw tensor
@@ -160,7 +160,7 @@ def test_quant_resnet50_is_bit_exact(tmp_path):
     random binary ResNet-50 is chaotic: one code on a rounding boundary (first divergence,
     checked) flips thousands downstream. Every top-1 disagreement must therefore disappear
     when Brevitas itself runs in float64."""
-    from alveoflow.runtime.backends.sim.executor import run_graph
+    from alveoflow.compiler.semantics.executor import run_graph
 
     torch.manual_seed(0)
     model, shape, pixels = _resnet("resnet50", pixel_mean=(124.0, 116.0, 104.0))

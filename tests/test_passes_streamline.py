@@ -17,8 +17,8 @@ from alveoflow.compiler.passes.streamline.thresholds import (
     oriented_range,
     search_thresholds,
 )
-from alveoflow.runtime.backends.sim import nn_kernels
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics import nn_kernels
+from alveoflow.compiler.semantics.executor import run_graph
 
 
 @settings(max_examples=60, deadline=None)

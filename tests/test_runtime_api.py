@@ -114,7 +114,7 @@ def test_compile_rejects_non_tensor_example():
 )
 def test_to_alveo_end_to_end_small_resnet(tmp_path, monkeypatch):
     from alveoflow.qnn import build_model, calibrate_bn
-    from alveoflow.runtime.backends.sim.executor import run_graph
+    from alveoflow.compiler.semantics.executor import run_graph
 
     monkeypatch.setenv(api.CACHE_ENV_VAR, str(tmp_path))
     model = build_model("resnet_small_32")

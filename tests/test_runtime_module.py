@@ -11,7 +11,7 @@ import torch
 
 from alveoflow.errors import ConfigError, DeviceError
 from alveoflow.runtime.backends.alveo.layout import write_build
-from alveoflow.runtime.backends.sim.executor import run_graph
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.build import open_build
 from alveoflow.runtime.module import AlveoModule
 from alveoflow.testing import lowered_cnn, lowered_mlp, lowered_resnet

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from alveoflow.compiler.ir import Graph, Node, QType, hw
-from alveoflow.runtime.backends.sim import accumulator_bound, run_graph
-from alveoflow.runtime.backends.sim.exact import exact_dtype
-from alveoflow.runtime.backends.sim.executor import FeedError
+from alveoflow.compiler.semantics import accumulator_bound, run_graph
+from alveoflow.compiler.semantics.exact import exact_dtype
+from alveoflow.compiler.semantics.executor import FeedError
 from alveoflow.testing import lowered_cnn, lowered_depthwise, lowered_mlp, lowered_resnet
 
 GRAPHS = {

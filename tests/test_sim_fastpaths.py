@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from alveoflow.compiler.ir import Graph, Node, QType, TensorInfo, hw
-from alveoflow.runtime.backends.sim import epilogue, int8conv, run_graph
+from alveoflow.compiler.semantics import epilogue, int8conv, run_graph
 
 U2, U4, U8 = QType.uint(2), QType.uint(4), QType.uint(8)
 

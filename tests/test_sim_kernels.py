@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alveoflow.compiler.ir import FLOAT32, Graph, Node, QType, TensorInfo, hw
-from alveoflow.runtime.backends.sim import epilogue, run_graph
+from alveoflow.compiler.semantics import epilogue, run_graph
 
 U2, U4, I8 = QType.uint(2), QType.uint(4), QType.sint(8)
 BIP = QType.bipolar_type()

@@ -10,8 +10,8 @@ import pytest
 from alveoflow.cli import main
 from alveoflow.compiler.ir import save_graph
 from alveoflow.errors import ConfigError
-from alveoflow.runtime.backends.sim import run_graph
-from alveoflow.runtime.backends.sim.backend import SimBackend
+from alveoflow.compiler.semantics import run_graph
+from alveoflow.runtime.backends.sim import SimBackend
 from alveoflow.testing import lowered_cnn, lowered_resnet
 
 

@@ -26,10 +26,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from alveoflow.compiler.ir import Graph
 from alveoflow.errors import ConfigError, DeviceError, close_matches
+from alveoflow.runtime.backends.sim import SimBackend
 from alveoflow.runtime.build import Build
-from alveoflow.runtime.packing import storage_dtype
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +43,6 @@ class Backend(Protocol):
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]: ...
 
     def close(self) -> None: ...
-
-
-class SimCardBackend:
-    """The bit-exact reference executor (``sim.executor.run_graph``) over a card graph, with
-    outputs in their storage dtypes. ``device``: "cpu", "cuda" or "auto" (CUDA if present)."""
-
-    name = "sim"
-    max_batch: int | None = None
-
-    def __init__(self, card_graph: Graph, device: str = "auto") -> None:
-        import torch
-
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.graph, self.device = card_graph, device
-        self._input = card_graph.inputs[0].name
-        self._dtypes = {t.name: storage_dtype(t.qtype) for t in card_graph.output_infos()}
-
-    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        from alveoflow.runtime.backends.sim.executor import run_graph
-
-        raw = run_graph(self.graph, {self._input: x}, device=self.device)
-        return {name: raw[name].astype(dt, copy=False) for name, dt in self._dtypes.items()}
-
-    def close(self) -> None:
-        pass
 
 
 def cppsim_factory() -> Any:
@@ -117,7 +90,7 @@ def select_backend(
     if name == "auto":
         name = _auto_choice(build, card_api)
     if name == "sim":
-        return SimCardBackend(build.plan.card_graph, device=sim_device)
+        return SimBackend(build.plan.card_graph, device=sim_device)
     if name == "cppsim":
         return cppsim_factory()(build.dir, build.plan.card_graph)  # type: ignore[no-any-return]
     from alveoflow.runtime.backends.alveo.host import AlveoBackend

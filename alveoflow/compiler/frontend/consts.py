@@ -20,8 +20,8 @@ from onnx import helper, numpy_helper
 
 from alveoflow.compiler.ir import nn
 from alveoflow.compiler.ir.qtype import BIPOLAR, QType
+from alveoflow.compiler.semantics import nn_kernels
 from alveoflow.errors import UnsupportedOpError
-from alveoflow.runtime.backends.sim import nn_kernels
 
 
 @dataclass(frozen=True)

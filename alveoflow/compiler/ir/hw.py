@@ -1,7 +1,7 @@
 """Hardware operators: what the card computes, on integer codes, in NHWC streams.
 
 Every op here is defined exactly by the bit-exact reference executor
-(``alveoflow.runtime.backends.sim``); the HLS library (``alveoflow/hw/hls/include``) implements
+(``alveoflow.compiler.semantics``); the HLS library (``alveoflow/hw/hls/include``) implements
 the same semantics. Streams carry elements in (n, h, w, c) order, c innermost.
 
 Folding fields (``pe``, ``simd``, ``mmv``) default to 1 (fully folded) and are set by

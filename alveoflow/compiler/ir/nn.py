@@ -2,7 +2,7 @@
 
 These ops exist between ``compiler.frontend`` and lowering; after lowering no graph holds
 them. Their values are real numbers (the reference evaluates them in float64, see
-``alveoflow.runtime.backends.sim.nn_kernels``); every output is ``FLOAT32`` in the IR.
+``alveoflow.compiler.semantics.nn_kernels``); every output is ``FLOAT32`` in the IR.
 
 Conventions
 - Constant operands are weights, never graph tensors (the frontend folds initializer-only

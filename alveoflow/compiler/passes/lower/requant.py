@@ -27,7 +27,7 @@ from alveoflow.compiler.passes.streamline.thresholds import (
     oriented_range,
     search_thresholds,
 )
-from alveoflow.runtime.backends.sim import nn_kernels
+from alveoflow.compiler.semantics import nn_kernels
 
 MAX_TABLE = 1 << 16  # largest integer range evaluated point by point
 

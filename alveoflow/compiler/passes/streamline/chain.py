@@ -22,8 +22,8 @@ import torch
 
 from alveoflow.compiler.ir import nn
 from alveoflow.compiler.ir.core import Op
+from alveoflow.compiler.semantics import nn_kernels
 from alveoflow.errors import UnsupportedOpError
-from alveoflow.runtime.backends.sim import nn_kernels
 
 
 class FoldError(UnsupportedOpError):

@@ -349,6 +349,6 @@ class EmulatedPynq:
 
 
 def _sim_backend(graph: Graph) -> Any:
-    from alveoflow.runtime.backend import SimCardBackend
+    from alveoflow.runtime.backends.sim import SimBackend
 
-    return SimCardBackend(graph, device="cpu")
+    return SimBackend(graph, device="cpu")

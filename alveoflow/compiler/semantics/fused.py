@@ -21,10 +21,10 @@ import torch
 import torch.nn.functional as F
 
 from alveoflow.compiler.ir import hw
-from alveoflow.runtime.backends.sim import int8conv
-from alveoflow.runtime.backends.sim.epilogue import unit_epilogue
-from alveoflow.runtime.backends.sim.exact import WeightTable, floor_of, weight_as
-from alveoflow.runtime.backends.sim.hw_kernels import matmul_rows, pad_nhwc
+from alveoflow.compiler.semantics import int8conv
+from alveoflow.compiler.semantics.epilogue import unit_epilogue
+from alveoflow.compiler.semantics.exact import WeightTable, floor_of, weight_as
+from alveoflow.compiler.semantics.hw_kernels import matmul_rows, pad_nhwc
 
 Unit = hw.MVAU | hw.VVAU
 Pair = tuple[int, int]

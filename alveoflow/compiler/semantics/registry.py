@@ -8,7 +8,7 @@ magnitude bound is below 2**24, float64 below 2**53, else int64). Float tensors 
 streamlining, at the host boundary) are float32 unless noted.
 
 Kernels register with ``@kernel(OpClass)``; op families register in their own modules
-(``hw_kernels``, ``nn_kernels``), which ``alveoflow.runtime.backends.sim`` imports.
+(``hw_kernels``, ``nn_kernels``), which ``alveoflow.compiler.semantics`` imports.
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
 """``SimBackend``: the bit-exact reference executor behind the runtime's backend protocol.
 
-``SimBackend(source, device="auto")``: ``source`` is a ``Graph`` (any single-input graph,
-e.g. the card part of a build) or a build directory (``graph.json``/``graph.npz`` plus a
-validated ``manifest.json``; the whole graph, host stages included, is run). ``device``:
-"auto" (CUDA when torch sees a GPU, else CPU), "cpu" or "cuda".
+The one sim backend. ``SimBackend(source, device="auto")``: ``source`` is a ``Graph`` (any
+single-input graph; the runtime passes the card part of a build) or a build directory (its
+whole lowered graph, host stages included, is run). ``device``: "auto" (CUDA when torch
+sees a GPU, else CPU), "cpu", "cuda" or "cuda:N"; anything else is a ``ConfigError`` raised
+when the backend is built, not at the first call.
 
 ``run(x)`` takes one batch (N, *frame) for the graph input and returns every graph output
-as numpy (integers int64, floats float32), keyed by tensor name. A wrong shape or dtype is
-a ``ConfigError`` naming what was expected and what came.
+keyed by tensor name, each in its storage dtype (``boundary.storage_dtype``: integer codes
+in the narrowest numpy integer type of their width, top-k uint32, floats float32). A wrong
+shape or dtype is a ``ConfigError`` naming what was expected and what came. The op
+semantics are ``alveoflow.compiler.semantics`` (the single definition of every op).
 """
 
 from __future__ import annotations
@@ -18,17 +21,26 @@ from typing import Any
 import numpy as np
 import torch
 
+from alveoflow.compiler.boundary import storage_dtype
 from alveoflow.compiler.ir import Graph, TensorInfo
+from alveoflow.compiler.semantics import run_graph
 from alveoflow.errors import ConfigError
-from alveoflow.runtime.backends.sim.executor import run_graph
+
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when available, else 'cpu'; other names pass through."""
+    """'auto' -> 'cuda' when available, else 'cpu'; 'cpu', 'cuda', 'cuda:N' pass through
+    (CUDA only when torch sees a GPU). Anything else is a ``ConfigError``."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"sim device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    cuda = device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())
+    if device != "cpu" and not cuda:
+        raise ConfigError(
+            f"sim device must be one of {', '.join(DEVICES)} or cuda:N, got {device!r}"
+        )
+    if cuda and not torch.cuda.is_available():
+        raise ConfigError(f"sim device {device!r}: torch sees no CUDA GPU; use 'cpu' or 'auto'")
     return device
 
 
@@ -43,7 +55,7 @@ class SimBackend:
         if isinstance(source, Graph):
             self.graph = source
         else:
-            from alveoflow.runtime.build import open_build  # the runtime validates build dirs
+            from alveoflow.runtime.build import open_build
 
             build = open_build(source)
             self.graph, self.manifest = build.graph, build.manifest
@@ -52,12 +64,14 @@ class SimBackend:
             raise ConfigError(f"SimBackend runs single-input graphs, this one has {names}")
         self.input: TensorInfo = self.graph.inputs[0]
         self.device = resolve_device(device)
+        self._dtypes = {t.name: storage_dtype(t.qtype) for t in self.graph.output_infos()}
 
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Outputs of the graph for the batch ``x`` (N, *frame)."""
+        """Outputs of the graph for the batch ``x`` (N, *frame), in storage dtypes."""
         arr = np.asarray(x)
         self._check(arr)
-        return run_graph(self.graph, {self.input.name: arr}, device=self.device)
+        raw = run_graph(self.graph, {self.input.name: arr}, device=self.device)
+        return {name: raw[name].astype(dt, copy=False) for name, dt in self._dtypes.items()}
 
     def close(self) -> None:
         """Nothing to release (kept for the backend protocol)."""

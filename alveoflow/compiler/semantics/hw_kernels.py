@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from alveoflow.compiler.ir import QType, hw
-from alveoflow.runtime.backends.sim.epilogue import apply_thresholds, unit_epilogue
-from alveoflow.runtime.backends.sim.exact import (
+from alveoflow.compiler.semantics.epilogue import apply_thresholds, unit_epilogue
+from alveoflow.compiler.semantics.exact import (
     accumulator_bound,
     exact_dtype,
     floor_of,
@@ -27,7 +27,7 @@ from alveoflow.runtime.backends.sim.exact import (
     storage_dtype,
     weight_as,
 )
-from alveoflow.runtime.backends.sim.registry import kernel
+from alveoflow.compiler.semantics.registry import kernel
 
 Tensors = Sequence[torch.Tensor]
 Pair = tuple[int, int]

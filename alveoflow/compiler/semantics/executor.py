@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import torch
 
-import alveoflow.runtime.backends.sim.hw_kernels  # noqa: F401  (registers the kernels)
+import alveoflow.compiler.semantics.hw_kernels  # noqa: F401  (registers the kernels)
 from alveoflow.compiler.ir import Graph, Node, TensorInfo, hw
+from alveoflow.compiler.semantics import fused
+from alveoflow.compiler.semantics.exact import WeightTable, storage_dtype
+from alveoflow.compiler.semantics.registry import kernel_for
 from alveoflow.errors import AlveoflowError, DeviceError
-from alveoflow.runtime.backends.sim import fused
-from alveoflow.runtime.backends.sim.exact import WeightTable, storage_dtype
-from alveoflow.runtime.backends.sim.registry import kernel_for
 
 PRECISIONS = {"auto": torch.float32, "float64": torch.float64, "int64": torch.int64}
 

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import torch
 
 from alveoflow.compiler.ir import QType, hw
-from alveoflow.runtime.backends.sim.exact import (
+from alveoflow.compiler.semantics.exact import (
     WeightTable,
     accumulator_bound,
     exact_dtype,

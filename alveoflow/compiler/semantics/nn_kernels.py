@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from alveoflow.compiler.ir import nn
+from alveoflow.compiler.semantics.registry import kernel
 from alveoflow.errors import UnsupportedOpError
-from alveoflow.runtime.backends.sim.registry import kernel
 
 Tensor = torch.Tensor
 Weights = Mapping[str, Tensor]
