@@ -25,6 +25,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
+from alveoflow.compiler.config import InputQuant
 from alveoflow.compiler.frontend import ops
 from alveoflow.compiler.frontend.consts import Const, fold, shape_const
 from alveoflow.compiler.frontend.naming import stable_names
@@ -158,8 +159,12 @@ def _dynamic_nodes(ordered: Sequence[onnx.NodeProto], consts: set[str]) -> set[i
     return dynamic
 
 
-def from_qonnx(source: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
-    """Read a QONNX model into an IR graph of ``nn`` ops (see the module docstring)."""
+def from_qonnx(
+    source: str | os.PathLike[str] | onnx.ModelProto, input_quant: InputQuant | None = None
+) -> Graph:
+    """Read a QONNX model into an IR graph of ``nn`` ops (see the module docstring).
+    ``input_quant``: the declared integer grid of a float input (``BuildConfig.input_quant``),
+    recorded as ``graph.meta["input_quant"]`` (its text form) for lowering."""
     model, label = load_model(source)
     g = model.graph
     reader = _Reader(model)
@@ -195,6 +200,8 @@ def from_qonnx(source: str | os.PathLike[str] | onnx.ModelProto) -> Graph:
         "onnx_names": {n.name: onnx_names.get(n.name, "") for n in reader.nodes},
         "input_datatype": graph_input.qtype.name,
     }
+    if input_quant is not None:
+        meta["input_quant"] = input_quant.to_text()
     outputs = [reader.rename[o.name] for o in g.output]
     return Graph.build([graph_input], reader.nodes, outputs, meta)
 
