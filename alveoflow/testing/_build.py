@@ -256,4 +256,7 @@ class GraphBuilder:
         return self.add(name, op, [x], stat=(mean * h * w, var * h * w))
 
     def graph(self, outputs: Sequence[str], meta: Mapping[str, object]) -> Graph:
-        return Graph.build(self.inputs, self.nodes, outputs, dict(meta))
+        """The graph, with residual blocks assigned by the frontend's rule (module paths)."""
+        from alveoflow.compiler.frontend.reader import assign_blocks
+
+        return Graph.build(self.inputs, assign_blocks(self.nodes), outputs, dict(meta))

@@ -29,7 +29,7 @@ from alveoflow.compiler.config import InputQuant
 from alveoflow.compiler.frontend import ops
 from alveoflow.compiler.frontend.consts import Const, fold, shape_const
 from alveoflow.compiler.frontend.naming import stable_names
-from alveoflow.compiler.ir import Graph, Node, QType, TensorInfo, nn
+from alveoflow.compiler.ir import Graph, Node, QType, TensorInfo, hw, nn
 from alveoflow.compiler.ir.nn import layout_of
 from alveoflow.errors import AlveoflowError, GraphError, UnsupportedOpError
 
@@ -203,7 +203,34 @@ def from_qonnx(
     if input_quant is not None:
         meta["input_quant"] = input_quant.to_text()
     outputs = [reader.rename[o.name] for o in g.output]
-    return Graph.build([graph_input], reader.nodes, outputs, meta)
+    return Graph.build([graph_input], assign_blocks(reader.nodes), outputs, meta)
 
 
-__all__ = ["from_qonnx", "load_model", "nn"]
+def assign_blocks(nodes: Sequence[Node]) -> list[Node]:
+    """``nodes`` with their residual block set (``Node.block``).
+
+    A block is the module that performs a residual add: the module path of every ``Add`` of
+    two computed tensors (``layer1.0.add`` -> ``layer1.0``). A node belongs to the innermost
+    block whose path is a prefix of its own name (names are module paths, see ``naming``).
+    Files without module scopes (``Add_3``) have no blocks."""
+    scopes = {n.name.rsplit(".", 1)[0] for n in nodes if _residual_add(n) and "." in n.name}
+    if not scopes:
+        return list(nodes)
+    return [n.in_block(_innermost(n.name, scopes)) for n in nodes]
+
+
+def _residual_add(node: Node) -> bool:
+    op = node.op
+    return (isinstance(op, nn.Binary) and op.fn == "Add") or isinstance(op, hw.AddStreams)
+
+
+def _innermost(name: str, scopes: set[str]) -> str:
+    parts = name.split(".")
+    for k in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:k])
+        if prefix in scopes:
+            return prefix
+    return ""
+
+
+__all__ = ["assign_blocks", "from_qonnx", "load_model", "nn"]

@@ -8,6 +8,8 @@ Contracts
   cannot be built with inconsistent shapes or types.
 - ``Node``: a named op application. Its weights are read-only numpy arrays (never copied
   when a graph is rewritten). Names come from the Brevitas module paths and never change.
+  ``block`` is the residual block (module path, e.g. ``layer3.2``) the node belongs to, or
+  ``""``: set by the frontend, carried through lowering, read by the physical design.
 - ``Graph``: inputs, nodes in topological order, outputs, and JSON-able metadata. Built only
   through ``Graph.build``, which sorts and verifies; a pass returns a new graph or the same
   object when nothing changed.
@@ -118,6 +120,7 @@ class Node:
     inputs: tuple[str, ...]
     outputs: tuple[TensorInfo, ...]
     weights: Mapping[str, np.ndarray] = field(default_factory=lambda: types.MappingProxyType({}))
+    block: str = ""
 
     @staticmethod
     def create(
@@ -126,6 +129,7 @@ class Node:
         inputs: Sequence[TensorInfo],
         outputs: str | Sequence[str],
         weights: Mapping[str, np.ndarray] | None = None,
+        block: str = "",
     ) -> Node:
         """Build a node, inferring its output infos; raises ``GraphError`` on any mismatch."""
         frozen = {k: freeze_array(v) for k, v in (weights or {}).items()}
@@ -145,7 +149,9 @@ class Node:
             TensorInfo(n, tuple(int(d) for d in s.shape), s.qtype, s.layout)
             for n, s in zip(out_names, specs, strict=True)
         )
-        return Node(name, op, tuple(t.name for t in inputs), infos, types.MappingProxyType(frozen))
+        return Node(
+            name, op, tuple(t.name for t in inputs), infos, types.MappingProxyType(frozen), block
+        )
 
     @property
     def output(self) -> TensorInfo:
@@ -156,7 +162,13 @@ class Node:
 
     def with_op(self, op: Op, inputs: Sequence[TensorInfo]) -> Node:
         """The same node (name, outputs' names, weights) with new parameters, re-inferred."""
-        return Node.create(self.name, op, inputs, [t.name for t in self.outputs], self.weights)
+        return Node.create(
+            self.name, op, inputs, [t.name for t in self.outputs], self.weights, self.block
+        )
+
+    def in_block(self, block: str) -> Node:
+        """The same node, member of residual block ``block``."""
+        return dataclasses.replace(self, block=block)
 
 
 def _check_weights(name: str, op: Op, weights: Mapping[str, np.ndarray]) -> None:

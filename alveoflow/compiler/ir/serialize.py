@@ -77,6 +77,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
                 "inputs": list(n.inputs),
                 "outputs": [_tensor_to_dict(t) for t in n.outputs],
                 "weights": sorted(n.weights),
+                **({"block": n.block} if n.block else {}),
             }
             for n in graph.nodes
         ],
@@ -118,6 +119,7 @@ def load_graph(directory: str | os.PathLike[str], stem: str = "graph") -> Graph:
             [known[t] for t in nd["inputs"]],
             [t["name"] for t in nd["outputs"]],
             weights,
+            nd.get("block", ""),
         )
         known.update((t.name, t) for t in node.outputs)
         nodes.append(node)

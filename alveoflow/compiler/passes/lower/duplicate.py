@@ -34,7 +34,8 @@ def insert_duplicate_streams(graph: Graph) -> Graph:
         name = f"{tensor}.dup"
         outs = [f"{name}.{k}" for k in range(len(slots))]
         op = hw.DuplicateStreams(channels=info.shape[-1], dt=info.qtype, copies=len(slots))
-        added[tensor] = Node.create(name, op, [info], outs)
+        block = _fork_block(graph, tensor, [graph.nodes[i] for i, _ in slots])
+        added[tensor] = Node.create(name, op, [info], outs, block=block)
         for (i, slot), out in zip(slots, outs, strict=True):
             inputs[i][slot] = out
     nodes = [added[t.name] for t in graph.inputs if t.name in added]
@@ -44,3 +45,13 @@ def insert_duplicate_streams(graph: Graph) -> Graph:
         )
         nodes.extend(added[t.name] for t in node.outputs if t.name in added)
     return Graph.build(graph.inputs, nodes, graph.outputs, graph.meta)
+
+
+def _fork_block(graph: Graph, tensor: str, readers: list[Node]) -> str:
+    """The block of a fork: its readers' block when they share one (the entry of a residual
+    block), else its producer's."""
+    blocks = {r.block for r in readers}
+    if len(blocks) == 1:
+        return blocks.pop()
+    producer = graph.producer(tensor)
+    return producer.block if producer is not None else ""

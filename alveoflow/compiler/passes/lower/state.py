@@ -88,6 +88,8 @@ class Lowering:
         self.outputs: list[str] = []
         self.meta: dict[str, Any] = {}
         self.reserved = set(graph.outputs)  # graph outputs keep their names for DequantizeOutput
+        self.block = ""  # residual block of the nn node being lowered (``Node.block``)
+        self._blocks = {n.name: n.block for n in graph.nodes}
 
     # -- hw graph building --------------------------------------------------------------------
     def add_input(self, info: TensorInfo) -> TensorInfo:
@@ -105,7 +107,7 @@ class Lowering:
     ) -> Node:
         if outputs is None:  # tensors are named after their node, unless that is an output name
             outputs = [f"{name}.raw" if name in self.reserved else name]
-        node = Node.create(name, op, inputs, outputs, weights)
+        node = Node.create(name, op, inputs, outputs, weights, self.block)
         self.nodes.append(node)
         for t in node.outputs:
             self.hw[t.name] = t
@@ -160,7 +162,11 @@ class Lowering:
     ) -> TensorInfo:
         assert not pending.done, f"{pending.name} emitted twice"
         pending.done = True
-        return pending.emit(name or pending.name, thresholds, direction, odt, offset)
+        outer, self.block = self.block, self._blocks.get(pending.name, self.block)
+        try:  # the unit belongs to the block of the node that created it
+            return pending.emit(name or pending.name, thresholds, direction, odt, offset)
+        finally:
+            self.block = outer
 
     def record_quant(self, nn_tensor: str, hw_tensor: str, codes: str = "identity") -> None:
         self.quant_map[nn_tensor] = {"tensor": hw_tensor, "codes": codes}

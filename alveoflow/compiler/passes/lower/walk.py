@@ -52,6 +52,7 @@ def lower_to_hw(graph: Graph) -> Graph:
     io.setup_input(ctx)
     for node in graph.nodes:
         _lower_node(ctx, node)
+    ctx.block = ""
     for index, name in enumerate(graph.outputs):
         st = ctx.states.get(name)
         if isinstance(st, Poisoned):
@@ -73,6 +74,7 @@ def lower_to_hw(graph: Graph) -> Graph:
 
 
 def _lower_node(ctx: Lowering, node: Node) -> None:
+    ctx.block = node.block  # hw nodes emitted now belong to this node's residual block
     handler = HANDLERS.get(type(node.op))
     try:
         if handler is None:
