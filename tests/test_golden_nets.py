@@ -177,3 +177,46 @@ def test_quant_resnet50_is_bit_exact(tmp_path):
         with torch.no_grad():
             exact = model.double()(torch.from_numpy(more[differ].astype(np.float64))).numpy()
         np.testing.assert_array_equal(exact.argmax(1), ours[differ].argmax(1))
+
+
+def test_quantizer_rounds_a_float32_tie_like_brevitas():
+    """0.5 / float32(1/3) is 1.49999996 in float64 but exactly 1.5 in float32, the number
+    Brevitas rounds (half to even: 2). The reference must give Brevitas' code."""
+    from alveoflow.compiler.ir import nn
+    from alveoflow.compiler.semantics import nn_kernels
+
+    op = nn.Quant(2, signed=False)
+    w = {
+        "scale": torch.tensor([float(np.float32(1 / 3))], dtype=torch.float64),
+        "zero_point": torch.zeros(1, dtype=torch.float64),
+    }
+    codes = nn_kernels.quantizer_codes(op, torch.tensor([0.5, 0.5 - 1e-6]), w)
+    assert codes.tolist() == [2.0, 1.0]
+
+
+def test_fresh_resnet_rounds_ties_like_brevitas(tmp_path):
+    """An uncalibrated ResNet has scale ratios that put codes exactly on rounding ties
+    (residual 0.125 into a 2-bit ReLU of scale 1/3). Lowered graph, float64 reference and
+    Brevitas' own forward must agree on every code and every logit."""
+    from alveoflow.export import to_qonnx
+    from alveoflow.qnn import build_model
+
+    torch.manual_seed(0)
+    model = build_model("resnet_small_28").eval()
+    path = to_qonnx(model, tmp_path / "fresh.onnx")
+    result = compile_qonnx(path)
+    x = _inputs(model.config.input_shape, True, 16, seed=0)
+    cmp = gn.compare(result.source, result.graph, x)
+    assert cmp.compared >= 10 and cmp.exact, {k: v for k, v in cmp.mismatches.items() if v}
+    from alveoflow.compiler.semantics.executor import run_graph
+
+    values = run_graph(result.source, {result.source.inputs[0].name: x}, keep_intermediates=True)
+    theirs = gn.brevitas_codes(model, x)
+    differing = {
+        t: int(np.count_nonzero(gn.reference_codes(result.source, values, t) != theirs[t]))
+        for t in cmp.mismatches
+    }
+    assert not any(differing.values()), differing
+    with torch.no_grad():
+        brev = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(cmp.logits_hw, brev, rtol=1e-5, atol=1e-5 * np.abs(brev).max())

@@ -1,10 +1,14 @@
 """Reference kernels of the float/quantizer ops (``alveoflow.compiler.ir.nn``), in float64.
 
 These define what "evaluating the QONNX model in float64" means: every op is computed in
-float64 in ONNX order, quantizers exactly as qonnx executes them (scale, add the zero point,
-clamp, round with the node's rounding mode; ``ROUND`` is half-to-even). The compiler's
-threshold search calls the same functions (``quantizer_codes``, ``apply_elementwise``), so
-an integer threshold equals the float64 evaluation by construction.
+float64 in ONNX order, quantizers as qonnx executes them (scale, add the zero point, clamp,
+round with the node's rounding mode; ``ROUND`` is half-to-even). One step is not float64:
+a quantizer's scaled input ``x / scale + zero_point`` is rounded to float32 (each step once),
+because that is the number Brevitas and qonnx round. Exported scales are float32, so a tie
+of the model's own arithmetic (``0.5 / (1/3) = 1.5``) is ``1.49999996`` in float64 but
+exactly ``1.5`` in float32, and Brevitas rounds it to 2. The compiler's threshold search
+calls the same functions (``quantizer_codes``, ``apply_elementwise``), so an integer
+threshold equals this evaluation by construction, ties included.
 
 Inputs of any dtype are promoted to float64; outputs are float64.
 """
@@ -62,17 +66,24 @@ def _trunc_scale(op: nn.Trunc, w: Weights) -> Tensor:
     return 2.0 ** torch.round(torch.log2(_f64(w["output_scale"]) / _f64(w["scale"])))
 
 
+def scaled_input(x: Tensor, scale: Tensor, zero_point: Tensor) -> Tensor:
+    """``x / scale + zero_point`` as the quantizer computes it before rounding: in float32
+    (see the module docstring), each step rounded once; returned as float64."""
+    y = (_f64(x) / _f64(scale)).to(torch.float32)
+    return (y + _f64(zero_point).to(torch.float32)).to(torch.float64)
+
+
 def quantizer_codes(op: Any, x: Tensor, w: Weights) -> Tensor:
     """Integer codes (as float64) a quantizer op assigns to real inputs ``x``."""
     x = _f64(x)
     if isinstance(op, nn.Quant):
         lo, hi = op.code_range()
-        y = x / _f64(w["scale"]) + _f64(w["zero_point"])
+        y = scaled_input(x, w["scale"], w["zero_point"])
         return ROUNDING[op.rounding_mode](torch.clamp(y, lo, hi))
     if isinstance(op, nn.BipolarQuant):
         return torch.where(x >= 0, 1.0, -1.0).to(torch.float64)
     if isinstance(op, nn.Trunc):
-        y = torch.round(x / _f64(w["scale"]) + _f64(w["zero_point"])) / _trunc_scale(op, w)
+        y = torch.round(scaled_input(x, w["scale"], w["zero_point"])) / _trunc_scale(op, w)
         if op.version == 2:
             lo, hi = nn.quant_range(op.out_bits, op.signed, op.narrow)
             y = torch.clamp(y, lo, hi)
