@@ -1,0 +1,207 @@
+// af_swg -- sliding-window generator (alveoflow.compiler.ir.hw.SlidingWindow), with padding
+// and a pad value per channel.
+//
+// Input: per image IH x IW pixels (rows top to bottom), CF = CH/SIMD words of SIMD channels
+// per pixel (B-bit elements). Output: for every output pixel (row-major) its KH x KW window,
+// one word per (window position, channel group):
+//   DEPTHWISE = 0: order (ky, kx, cf), cf innermost (the MVAU's column order);
+//   DEPTHWISE = 1: order (cf, ky, kx), kx innermost (af_vvau and the pools).
+// OH = (IH + PT + PB - KH) / SH + 1, likewise OW. Window position (ky, kx) of output (oh, ow)
+// reads pixel (oh*SH - PT + ky, ow*SW - PL + kx); outside the image, channel c reads
+// PAD[c*B +: B] (PAD holds CH values). Padding must be smaller than the kernel.
+//
+// Line buffer: BUF_ROWS rows of IW*CF words (MEM: "block" or "distributed"), a ring indexed by
+// the input row count. Reading and writing overlap: an output pixel is emitted as soon as the
+// last input word its window needs has arrived, and an input word is accepted as soon as the
+// word it replaces is no longer needed (pixel granularity on the oldest row), so one image
+// streams through in about max(input words, output words) cycles, and the next image's rows
+// enter while the last rows of this one are still being emitted. BUF_ROWS >= KH and > SH;
+// KH + SH (the default) keeps the writer from waiting on the reader in steady state.
+module af_swg #(
+    parameter int IH = 4,
+    parameter int IW = 4,
+    parameter int CH = 2,
+    parameter int SIMD = 1,
+    parameter int KH = 3,
+    parameter int KW = 3,
+    parameter int SH = 1,
+    parameter int SW = 1,
+    parameter int PT = 0,
+    parameter int PL = 0,
+    parameter int PB = 0,
+    parameter int PR = 0,
+    parameter int B = 2,
+    parameter int DEPTHWISE = 0,
+    parameter logic [CH*B-1:0] PAD = '0,
+    parameter int BUF_ROWS = KH + SH,
+    parameter MEM = "block"
+) (
+    input  logic                ap_clk,
+    input  logic                ap_rst_n,
+    input  logic [SIMD*B-1:0]   in0_tdata,
+    input  logic                in0_tvalid,
+    output logic                in0_tready,
+    output logic [SIMD*B-1:0]   out0_tdata,
+    output logic                out0_tvalid,
+    input  logic                out0_tready
+);
+    localparam int CF = CH / SIMD;
+    localparam int WW = SIMD * B;
+    localparam int OH = (IH + PT + PB - KH) / SH + 1;
+    localparam int OW = (IW + PL + PR - KW) / SW + 1;
+    localparam int ROWW = IW * CF;                    // words per image row
+    localparam int DEPTH = BUF_ROWS * ROWW;
+    localparam int AW = $clog2(DEPTH);
+    localparam int CW = $clog2(ROWW + 1) + 1;         // word column, signed
+    localparam int RW = $clog2(IH + KH + BUF_ROWS + 2) + 2;  // rows and row offsets, signed
+    localparam int XW = $clog2(IW + KW + PL + 2) + 2;        // pixel columns, signed
+    localparam int SLW = $clog2(BUF_ROWS + SH + 1) + 1;
+    localparam int IMG_STEP = IH % BUF_ROWS;          // ring slot advance per image
+    localparam int NW = CW + XW + 1;                  // word counts within a row, signed
+
+    logic en;
+
+    // ---- line buffer -------------------------------------------------------------------------
+    logic [AW-1:0] waddr, raddr;
+    logic [WW-1:0] rdata;
+    wire push = in0_tvalid && in0_tready;
+    generate
+        if (MEM == "distributed") begin : g_lut
+            (* ram_style = "distributed" *) logic [WW-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge ap_clk) if (push) mem[waddr] <= in0_tdata;
+            always_ff @(posedge ap_clk) if (en) rdata <= mem[raddr];
+        end else begin : g_bram
+            (* ram_style = "block" *) logic [WW-1:0] mem [0:DEPTH-1];
+            always_ff @(posedge ap_clk) if (push) mem[waddr] <= in0_tdata;
+            always_ff @(posedge ap_clk) if (en) rdata <= mem[raddr];
+        end
+    endgenerate
+
+    // ---- writer: ring position and how far it is ahead of the reader ---------------------------
+    // ahead = (ring row being written) - (reader's oldest needed row), counted over images.
+    logic [CW-1:0] wcol;                 // next word within the row being written
+    logic signed [RW-1:0] ahead;
+    wire wrow_done = push && wcol == CW'(ROWW - 1);
+
+    // ---- reader position -------------------------------------------------------------------------
+    logic signed [RW-1:0] top;           // oh*SH - PT: first window row (may be negative)
+    logic signed [RW-1:0] top_c;         // max(top, 0): oldest row still needed
+    logic signed [XW-1:0] left;          // ow*SW - PL
+    logic [$clog2(OH + 1)-1:0] oh;
+    logic [$clog2(OW + 1)-1:0] ow;
+    logic [$clog2(KH + 1)-1:0] ky;
+    logic [$clog2(KW + 1)-1:0] kx;
+    logic [$clog2(CF + 1)-1:0] cf;
+    logic [SLW-1:0] top_slot, img_slot;  // ring rows of top_c and of the image's row 0
+
+    wire signed [RW-1:0] next_top = top + RW'(SH);
+    wire signed [RW-1:0] next_top_c = next_top > 0 ? next_top : '0;
+
+    // the window's last needed input word has arrived?
+    wire signed [RW-1:0] r_need = (top + RW'(KH - 1) < RW'(IH - 1)) ? top + RW'(KH - 1)
+                                                                     : RW'(IH - 1);
+    wire signed [XW-1:0] c_need = (left + XW'(KW - 1) < XW'(IW - 1)) ? left + XW'(KW - 1)
+                                                                      : XW'(IW - 1);
+    wire signed [RW-1:0] need_off = r_need - top_c;
+    wire signed [NW-1:0] cols_needed = (NW'(c_need) + NW'(1)) * NW'(CF);
+    wire data_ok = (ahead > need_off)
+                || (ahead == need_off && $signed({1'b0, wcol}) >= cols_needed);
+
+    // the word the writer would overwrite is no longer needed? The oldest row's columns left
+    // of this window are free only when the next output row starts below that row (with top
+    // padding, several output rows share row 0).
+    wire retiring = next_top_c > top_c || oh == OH - 1;
+    wire signed [NW-1:0] col_free = (retiring && left > 0 ? NW'(left) : '0) * NW'(CF);
+    assign in0_tready = (ahead < RW'(BUF_ROWS))
+                     || (ahead == RW'(BUF_ROWS) && $signed({1'b0, wcol}) < col_free);
+
+    // ---- emission order ----------------------------------------------------------------------------
+    wire take = en && data_ok;
+    wire cf_end = cf == CF - 1;
+    wire kx_end = kx == KW - 1;
+    wire ky_end = ky == KH - 1;
+    wire pix_end = cf_end && kx_end && ky_end;   // last word of this output pixel
+    wire row_end = pix_end && ow == OW - 1;
+    wire img_end = row_end && oh == OH - 1;
+
+    // the next output row's oldest row, and how far the reader's ring position moves
+    wire signed [RW-1:0] drop = img_end ? RW'(IH) - top_c : next_top_c - top_c;
+    wire [SLW-1:0] slot_sum = top_slot + SLW'(next_top_c - top_c);
+    wire [SLW-1:0] next_slot = slot_sum >= SLW'(BUF_ROWS) ? slot_sum - SLW'(BUF_ROWS) : slot_sum;
+    wire [SLW-1:0] img_sum = img_slot + SLW'(IMG_STEP);
+    wire [SLW-1:0] next_img = img_sum >= SLW'(BUF_ROWS) ? img_sum - SLW'(BUF_ROWS) : img_sum;
+
+    always_ff @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            waddr <= '0;
+            wcol <= '0;
+            ahead <= '0;
+        end else begin
+            if (push) begin
+                waddr <= waddr == AW'(DEPTH - 1) ? '0 : waddr + 1'b1;
+                wcol <= wrow_done ? '0 : wcol + 1'b1;
+            end
+            ahead <= ahead + (wrow_done ? RW'(1) : '0) - ((take && row_end) ? drop : '0);
+        end
+    end
+
+    always_ff @(posedge ap_clk) begin
+        if (!ap_rst_n) begin
+            oh <= '0; ow <= '0; ky <= '0; kx <= '0; cf <= '0;
+            top <= -RW'(PT);
+            top_c <= '0;
+            left <= -XW'(PL);
+            top_slot <= '0;
+            img_slot <= '0;
+        end else if (take) begin
+            if (DEPTHWISE != 0) begin  // (cf, ky, kx), kx innermost
+                kx <= kx_end ? '0 : kx + 1'b1;
+                if (kx_end) ky <= ky_end ? '0 : ky + 1'b1;
+                if (kx_end && ky_end) cf <= cf_end ? '0 : cf + 1'b1;
+            end else begin             // (ky, kx, cf), cf innermost
+                cf <= cf_end ? '0 : cf + 1'b1;
+                if (cf_end) kx <= kx_end ? '0 : kx + 1'b1;
+                if (cf_end && kx_end) ky <= ky_end ? '0 : ky + 1'b1;
+            end
+            if (pix_end) begin
+                ow <= row_end ? '0 : ow + 1'b1;
+                left <= row_end ? -XW'(PL) : left + XW'(SW);
+            end
+            if (row_end) begin
+                oh <= img_end ? '0 : oh + 1'b1;
+                top <= img_end ? -RW'(PT) : next_top;
+                top_c <= img_end ? '0 : next_top_c;
+                top_slot <= img_end ? next_img : next_slot;
+                if (img_end) img_slot <= next_img;
+            end
+        end
+    end
+
+    // ---- read address and padding of the word being taken ----------------------------------------
+    wire signed [RW-1:0] r = top + RW'(ky);
+    wire signed [XW-1:0] c = left + XW'(kx);
+    wire in_image = r >= 0 && r < RW'(IH) && c >= 0 && c < XW'(IW);
+    wire [SLW-1:0] rel = SLW'(r - top_c);
+    wire [SLW-1:0] slot_raw = top_slot + rel;
+    wire [SLW-1:0] slot = slot_raw >= SLW'(BUF_ROWS) ? slot_raw - SLW'(BUF_ROWS) : slot_raw;
+    assign raddr = AW'(slot * ROWW + AW'(c) * CF + cf);
+
+    logic s1_valid, s1_pad;
+    logic [WW-1:0] s1_padword;
+    always_ff @(posedge ap_clk) begin
+        if (!ap_rst_n) s1_valid <= 1'b0;
+        else if (en) s1_valid <= take;
+    end
+    always_ff @(posedge ap_clk) begin
+        if (en) begin
+            s1_pad <= !in_image;
+            s1_padword <= PAD[cf*WW +: WW];
+        end
+    end
+
+    af_skid #(.W(WW)) u_out (
+        .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
+        .in_tdata(s1_pad ? s1_padword : rdata), .in_tvalid(s1_valid), .in_tready(en),
+        .out_tdata(out0_tdata), .out_tvalid(out0_tvalid), .out_tready(out0_tready)
+    );
+endmodule

@@ -1,0 +1,218 @@
+"""One parameterised instance of a library module, and the wrapper that exposes it.
+
+An ``Instance`` names a module of ``alveoflow/hw/rtl/*.sv``, its parameters, its AXI-Stream
+ports and the ``$readmemh`` files it reads (name -> text; the parameters refer to the files by
+name, relative to the folder the simulator or Yosys runs in). ``wrapper_sv(inst)`` renders
+``af_top``: one flat ``<stream>_tdata/_tvalid/_tready`` triple per stream (``in0``, ``in1``,
+... and ``out0``, ...), whatever the module calls them: a slice of a vector port (the outputs
+of ``af_duplicate``) becomes a stream of its own, and a ``tlast`` becomes the top data bit
+(the word is one bit wider), so one generic C++ harness drives every module and Yosys
+synthesises exactly the module (the wrapper is wiring only). Probes (e.g. a FIFO's ``count``)
+are module outputs the harness records the peak of.
+
+Parameter values: ``int``, ``str`` (a Verilog string) or ``Bits(width, value)`` (a sized
+literal, for vectors wider than 32 bits such as the pad values of ``af_swg``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alveoflow.errors import ConfigError
+
+RTL_DIR = Path(__file__).resolve().parent
+TOP = "af_top"
+
+
+@dataclass(frozen=True)
+class Bits:
+    """A sized parameter literal: ``width``'h<value>."""
+
+    width: int
+    value: int
+
+    def literal(self) -> str:
+        if self.value < 0 or self.value >= 1 << self.width:
+            raise ConfigError(f"{self.value} does not fit a {self.width}-bit parameter")
+        return f"{self.width}'h{self.value:x}"
+
+
+ParamValue = int | str | Bits
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream of the wrapper: ``name`` (in0/out0/...) of ``width`` data bits, wired to the
+    module's ``<prefix>_tdata/_tvalid/_tready`` (slice ``index`` of a vector port when set;
+    ``last``: the module port also has ``<prefix>_tlast``, carried as data bit ``width``)."""
+
+    name: str
+    width: int
+    prefix: str
+    index: int | None = None
+    last: bool = False
+
+    @property
+    def word_bits(self) -> int:
+        """Bits of one harness word: the data, plus tlast as the top bit."""
+        return self.width + (1 if self.last else 0)
+
+
+@dataclass(frozen=True)
+class Instance:
+    module: str
+    params: tuple[tuple[str, ParamValue], ...]
+    inputs: tuple[Stream, ...]
+    outputs: tuple[Stream, ...]
+    files: tuple[tuple[str, str], ...] = ()
+    probes: tuple[tuple[str, int], ...] = ()  # (module output port, width)
+    ties: tuple[tuple[str, str], ...] = ()  # (module port, expression or "" for open)
+    label: str = field(default="", compare=False)
+
+    @staticmethod
+    def create(
+        module: str,
+        params: Mapping[str, ParamValue],
+        inputs: Sequence[Stream],
+        outputs: Sequence[Stream],
+        files: Mapping[str, str] | None = None,
+        probes: Sequence[tuple[str, int]] = (),
+        ties: Mapping[str, str] | None = None,
+        label: str = "",
+    ) -> Instance:
+        return Instance(
+            module,
+            tuple(params.items()),
+            tuple(inputs),
+            tuple(outputs),
+            tuple(sorted((files or {}).items())),
+            tuple(probes),
+            tuple((ties or {}).items()),
+            label or module,
+        )
+
+    def param(self, name: str) -> ParamValue:
+        return dict(self.params)[name]
+
+    def stream(self, name: str) -> Stream:
+        for s in self.inputs + self.outputs:
+            if s.name == name:
+                return s
+        raise ConfigError(f"{self.module} has no stream {name!r}")
+
+    def with_files(self, files: Mapping[str, str]) -> Instance:
+        """The same instance reading other file contents (same names: same build)."""
+        merged = dict(self.files)
+        unknown = set(files) - set(merged)
+        if unknown:
+            raise ConfigError(f"{self.module} reads no file {sorted(unknown)}")
+        merged.update(files)
+        return Instance(
+            self.module,
+            self.params,
+            self.inputs,
+            self.outputs,
+            tuple(sorted(merged.items())),
+            self.probes,
+            self.ties,
+            self.label,
+        )
+
+    def structure_key(self) -> str:
+        """Hash of everything a build depends on except file contents."""
+        text = repr((self.module, self.params, self.inputs, self.outputs, self.probes, self.ties))
+        text += repr([name for name, _ in self.files])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def literal(value: ParamValue) -> str:
+    if isinstance(value, Bits):
+        return value.literal()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        if '"' in value or "\\" in value:
+            raise ConfigError(f"parameter string {value!r} may not contain quotes or backslashes")
+        return f'"{value}"'
+    raise ConfigError(f"unsupported parameter value {value!r}")
+
+
+def _port_decls(inst: Instance) -> list[str]:
+    lines = ["input  logic ap_clk", "input  logic ap_rst_n"]
+    for s in inst.inputs:
+        lines += [
+            f"input  logic [{s.word_bits - 1}:0] {s.name}_tdata",
+            f"input  logic {s.name}_tvalid",
+            f"output logic {s.name}_tready",
+        ]
+    for s in inst.outputs:
+        lines += [
+            f"output logic [{s.word_bits - 1}:0] {s.name}_tdata",
+            f"output logic {s.name}_tvalid",
+            f"input  logic {s.name}_tready",
+        ]
+    lines += [f"output logic [{w - 1}:0] probe_{name}" for name, w in inst.probes]
+    return lines
+
+
+def _connections(inst: Instance) -> list[str]:
+    groups: dict[str, list[Stream]] = {}
+    for s in inst.inputs + inst.outputs:
+        groups.setdefault(s.prefix, []).append(s)
+    conns = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"]
+    for prefix, streams in groups.items():
+        ordered = sorted(streams, key=lambda s: -(s.index or 0))  # highest slice first
+        for sig in ("tdata", "tvalid", "tready"):
+            parts = [_part(s, sig) for s in ordered]
+            expr = parts[0] if len(parts) == 1 else "{" + ", ".join(parts) + "}"
+            conns.append(f".{prefix}_{sig}({expr})")
+        if any(s.last for s in streams):
+            (s,) = streams
+            conns.append(f".{prefix}_tlast({s.name}_tdata[{s.width}])")
+    conns += [f".{name}(probe_{name})" for name, _ in inst.probes]
+    conns += [f".{port}({expr})" for port, expr in inst.ties]
+    return conns
+
+
+def _part(s: Stream, sig: str) -> str:
+    if sig == "tdata" and s.last:
+        return f"{s.name}_tdata[{s.width - 1}:0]"
+    return f"{s.name}_{sig}"
+
+
+def wrapper_sv(inst: Instance) -> str:
+    """``af_top``: the instance with flat, uniformly named stream ports."""
+    ports = ",\n    ".join(_port_decls(inst))
+    params = ",\n        ".join(f".{k}({literal(v)})" for k, v in inst.params)
+    conns = ",\n        ".join(_connections(inst))
+    return (
+        f"// generated by alveoflow.hw.rtl.instance: {inst.label}\n"
+        f"module {TOP} (\n    {ports}\n);\n"
+        f"    {inst.module} #(\n        {params}\n    ) dut (\n        {conns}\n    );\n"
+        "endmodule\n"
+    )
+
+
+def library_files() -> list[Path]:
+    """Every .sv file of the library, sorted."""
+    return sorted(RTL_DIR.glob("*.sv"))
+
+
+def library_digest() -> str:
+    """Hash of the library sources (part of every cache key)."""
+    h = hashlib.sha256()
+    for path in library_files():
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def write_files(inst: Instance, folder: Path) -> None:
+    """Write the instance's $readmemh files into ``folder``."""
+    for name, text in inst.files:
+        (folder / name).write_text(text)
