@@ -15,8 +15,8 @@ from alveoflow.compiler.frontend import from_qonnx
 from alveoflow.compiler.frontend.naming import module_path, stable_names
 from alveoflow.compiler.ir import BIPOLAR, QType
 from alveoflow.compiler.ir import nn as irnn
-from alveoflow.errors import GraphError, UnsupportedOpError
 from alveoflow.compiler.semantics.executor import run_graph
+from alveoflow.errors import GraphError, UnsupportedOpError
 
 
 @pytest.fixture(scope="module")
@@ -142,19 +142,65 @@ def test_maxpool_ceil_mode_becomes_end_padding():
     np.testing.assert_array_equal(run_graph(g, {"x": x})["y"], want)
 
 
-def test_unknown_ops_are_all_listed_in_one_error():
-    nodes = [
-        helper.make_node("Relu", ["x"], ["a"], name="/ok/Relu"),
-        helper.make_node("Softmax", ["a"], ["b"], name="/head/Softmax"),
-        helper.make_node("Relu", ["b"], ["c"], name="/after/Relu"),
-        helper.make_node("LpNormalization", ["a"], ["d"], name="/norm/LpNormalization"),
-        helper.make_node("Add", ["c", "d"], ["y"], name="/sum/Add"),
+def _quant_node(x, y, name, bits=4, signed=True):
+    return helper.make_node(
+        "Quant",
+        [x, "qs", "qz", f"qb{bits}"],
+        [y],
+        name=name,
+        domain="qonnx.custom_op.general",
+        signed=int(signed),
+        narrow=0,
+        rounding_mode="ROUND",
+    )
+
+
+def _quant_inits(*bits):
+    inits = [
+        numpy_helper.from_array(np.array(0.125, np.float32), "qs"),
+        numpy_helper.from_array(np.array(0.0, np.float32), "qz"),
     ]
-    with pytest.raises(UnsupportedOpError) as info:
-        from_qonnx(_model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])]))
+    return inits + [numpy_helper.from_array(np.array(float(b), np.float32), f"qb{b}") for b in bits]
+
+
+def test_unknown_ops_become_placeholders_and_are_all_listed_in_one_error():
+    """Reading goes on past an unknown op; the whole model's problems, reader-stage ones
+    included, come out of one compile in one error."""
+    from alveoflow.compiler.pipeline import compile_qonnx
+    from alveoflow.errors import LegalizationError
+
+    nodes = [
+        _quant_node("x", "q", "/inp/act_quant/export_handler/Quant"),
+        helper.make_node("Softmax", ["q"], ["b"], name="/head/Softmax"),
+        helper.make_node("Relu", ["b"], ["c"], name="/after/Relu"),
+        helper.make_node("LpNormalization", ["q"], ["d"], name="/norm/LpNormalization"),
+        helper.make_node("Transpose", ["d"], ["e"], name="/t/Transpose", perm=[0, 1, 3, 2]),
+        helper.make_node("Sub", ["c", "e"], ["y"], name="/sum/Sub"),
+    ]
+    model = _model(nodes, [_vi("x", [1, 4, 3, 3])], [_vi("y", [1, 4, 3, 3])], _quant_inits(4))
+    g = from_qonnx(model)
+    head, norm = g.node("head"), g.node("norm")
+    assert isinstance(head.op, irnn.Unmapped) and head.op.source_kind == "Softmax"
+    assert isinstance(norm.op, irnn.Unmapped) and norm.output.shape == (1, 4, 3, 3)
+    assert g.node("t.transpose").output.shape == (1, 4, 3, 3)  # read on past the unknown op
+    with pytest.raises(LegalizationError) as info:
+        compile_qonnx(model)
     text = str(info.value)
-    assert "2 node(s)" in text and "head (Softmax)" in text and "norm (LpNormalization)" in text
-    assert "after" not in text  # only depends on an offending node
+    assert "head: Softmax: unsupported op type Softmax" in text
+    assert "norm: LpNormalization: unsupported op type LpNormalization" in text
+    assert "sum.sub: Binary: Sub of two tensors has no hardware op" in text  # its own problem
+    assert "after" in text  # summarised as downstream of head
+
+
+def test_a_float_model_is_one_line_error():
+    from alveoflow.compiler.pipeline import compile_qonnx
+
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="/act/Relu")]
+    model = _model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])])
+    with pytest.raises(UnsupportedOpError) as info:
+        compile_qonnx(model)
+    text = str(info.value)
+    assert "\n" not in text and "is a float model" in text and "export_qonnx" in text
 
 
 def test_dynamic_quant_parameters_are_rejected():
@@ -175,8 +221,11 @@ def test_dynamic_quant_parameters_are_rejected():
         numpy_helper.from_array(np.array(0.0, np.float32), "zp"),
         numpy_helper.from_array(np.array(4.0, np.float32), "bits"),
     ]
-    with pytest.raises(UnsupportedOpError, match="q \\(Quant\\): Quant scale must be a constant"):
-        from_qonnx(_model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])], inits))
+    from alveoflow.compiler.pipeline import compile_qonnx
+    from alveoflow.errors import LegalizationError
+
+    with pytest.raises(LegalizationError, match="q: Quant: Quant scale must be a constant"):
+        compile_qonnx(_model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])], inits))
 
 
 @pytest.mark.parametrize("content", [b"", b"not an onnx model at all \x00\x01", b"\x08\x07" * 40])

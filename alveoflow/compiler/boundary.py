@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alveoflow.compiler.ir import Graph, QType, TensorInfo, hw
+from alveoflow.compiler.semantics.host import HostQuant
 from alveoflow.errors import ConfigError, GraphError
 
 INPUT_KINDS = ("quantize", "pixels", "codes")
@@ -46,14 +47,24 @@ class InputStage:
     kind: str  # one of INPUT_KINDS
     user: TensorInfo  # the graph input (shape batch-first, batch recorded as 1)
     card: TensorInfo  # the card's input tensor
-    scale: np.ndarray  # float32, broadcastable over channels (quantize only)
+    scale: np.ndarray  # float64, one entry or one per channel (quantize only)
     zero_point: float
     lo: int
     hi: int
+    host: HostQuant | None = None  # the full QuantizeInput stage (quantize only)
 
     @property
     def user_dtype(self) -> np.dtype:
         return np.dtype(np.float32) if self.user.qtype.is_float else storage_dtype(self.user.qtype)
+
+    @property
+    def quantizer(self) -> HostQuant:
+        """The host quantisation (``host``, or a plain round-half-even one of ``scale``,
+        ``zero_point``, ``lo``, ``hi`` when the stage was made without it)."""
+        if self.host is not None:
+            return self.host
+        scale = tuple(float(v) for v in np.asarray(self.scale, np.float64).reshape(-1))
+        return HostQuant(scale, float(self.zero_point), int(self.lo), int(self.hi))
 
     @property
     def card_dtype(self) -> np.dtype:
@@ -128,12 +139,10 @@ def _input_stage(graph: Graph) -> InputStage:
         odt = node.op.odt
         if odt.bipolar or odt.is_float:
             raise ConfigError(f"{node.name}: cannot quantise the input to {odt}")
-        channels = user.shape[1]
-        scale = np.asarray(node.op.scale, dtype=np.float32)
-        if scale.size not in (1, channels):
-            raise ConfigError(f"{node.name}: {scale.size} scales for {channels} channels")
+        params = HostQuant.of(node.op, graph.meta.get("input_quant", ""))
+        scale = np.asarray(node.op.scale, dtype=np.float64)
         return InputStage(
-            "quantize", user, node.output, scale, node.op.zero_point, odt.min, odt.max
+            "quantize", user, node.output, scale, node.op.zero_point, params.lo, params.hi, params
         )
     raise ConfigError(f"unexpected host op {node.op.kind} ({node.name}) at the graph input")
 

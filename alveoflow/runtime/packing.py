@@ -31,52 +31,42 @@ from alveoflow.compiler.boundary import (  # noqa: F401  (re-exported for the ru
     host_plan,
     storage_dtype,
 )
+from alveoflow.compiler.semantics.host import OffGridError, quantize_host  # noqa: F401
 from alveoflow.errors import ConfigError
 
 # -- stages ---------------------------------------------------------------------------------
 
 
-def quantize_input(x: np.ndarray, stage: InputStage, out: np.ndarray | None = None) -> np.ndarray:
-    """Float (N, C, H, W) or (N, F) -> codes (N, H, W, C) / (N, F) in the card dtype.
+CHUNK = 64  # images quantised at a time (bounds the float64 temporaries)
 
-    ``code = clip(rint(float32(x) / scale[c] + zero_point), lo, hi)`` in float32 (round half
-    to even), as ``QuantizeInput``. Works image by image so temporaries stay in cache; writes
-    into ``out`` (e.g. a card buffer view) when given."""
+
+def quantize_input(
+    x: np.ndarray, stage: InputStage, out: np.ndarray | None = None, round_input: bool = False
+) -> np.ndarray:
+    """The model's float input (its own shape) -> card codes (NHWC / (N, F)) in the card
+    dtype, exactly as the graph's ``QuantizeInput`` (``compiler.semantics.host``): host
+    steps, the quantizer's float32 scaling, its rounding and range. An input off a declared
+    grid raises ``OffGridError`` unless ``round_input``. Works ``CHUNK`` images at a time;
+    writes into ``out`` (e.g. a card buffer view) when given."""
     n = x.shape[0]
     if out is None:
         out = np.empty((n, *stage.card.shape[1:]), dtype=stage.card_dtype)
-    if x.ndim == 2:
-        t = np.divide(x, stage.scale, dtype=np.float32)
-        _round_clip(t, stage)
-        out[...] = t
-        return out
-    c = x.shape[1]
-    scale = stage.scale.reshape(-1, 1, 1)
-    tmp = np.empty(x.shape[1:], dtype=np.float32)
-    flat = out.reshape(n, -1)
-    for i in range(n):
-        np.divide(x[i], scale, out=tmp, dtype=np.float32)
-        _round_clip(tmp, stage)
-        row = flat[i]
-        for ch in range(c):  # NCHW -> NHWC: channel ch goes to every c-th element
-            row[ch::c] = tmp[ch].reshape(-1)
+    for first in range(0, n, CHUNK):
+        part = quantize_host(x[first : first + CHUNK], stage.quantizer, round_input)
+        out[first : first + CHUNK] = part
     return out
 
 
-def _round_clip(t: np.ndarray, stage: InputStage) -> None:
-    if stage.zero_point:
-        t += np.float32(stage.zero_point)
-    np.rint(t, out=t)
-    np.clip(t, stage.lo, stage.hi, out=t)
-
-
-def pack_input(x: np.ndarray, stage: InputStage, out: np.ndarray | None = None) -> np.ndarray:
+def pack_input(
+    x: np.ndarray, stage: InputStage, out: np.ndarray | None = None, round_input: bool = False
+) -> np.ndarray:
     """The user's input (already checked by the caller) -> the card's input array.
 
-    Quantises float input; pixels and codes are copied into ``out`` (or returned as a
-    C-contiguous array of the card dtype)."""
+    Quantises float input (``round_input``: round input off a declared grid instead of
+    raising); pixels and codes are copied into ``out`` (or returned as a C-contiguous array
+    of the card dtype)."""
     if stage.kind == "quantize":
-        return quantize_input(x, stage, out)
+        return quantize_input(x, stage, out, round_input)
     if out is None:
         return np.ascontiguousarray(x, dtype=stage.card_dtype)
     np.copyto(out, x, casting="same_kind")

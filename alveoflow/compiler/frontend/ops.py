@@ -37,7 +37,16 @@ class Alias:
     source: str
 
 
-Converted = tuple[Op, list[str], Weights] | Alias
+@dataclass(frozen=True)
+class Steps:
+    """The node becomes a chain of ops: the first reads ``inputs``, each next one the
+    previous output; the last gets the node's name, the others ``<name>.<op kind>``."""
+
+    inputs: list[str]
+    ops: list[tuple[Op, Weights]]
+
+
+Converted = tuple[Op, list[str], Weights] | Alias | Steps
 
 
 def _fail(msg: str) -> UnsupportedOpError:
@@ -329,6 +338,114 @@ def concat(scope: Scope, node: onnx.NodeProto) -> Converted:
     return nn.Concat(axis), list(node.input), {}
 
 
+def _scalar_input(scope: Scope, node: onnx.NodeProto, index: int, what: str) -> float | None:
+    if len(node.input) <= index or not node.input[index]:
+        return None
+    value = _f64(_need_const(scope, node.input[index], what))
+    if value.size != 1:
+        raise _fail(f"{what} must be one number, got shape {value.shape}")
+    return float(value.reshape(-1)[0])
+
+
+def clip(scope: Scope, node: onnx.NodeProto) -> Converted:
+    at = attrs(node)
+    lo = _scalar_input(scope, node, 1, "Clip min")
+    hi = _scalar_input(scope, node, 2, "Clip max")
+    lo = float(at.get("min", -np.inf)) if lo is None else lo
+    hi = float(at.get("max", np.inf)) if hi is None else hi
+    return nn.Clip(lo, hi), [node.input[0]], {}
+
+
+def activation(scope: Scope, node: onnx.NodeProto) -> Converted:
+    at = attrs(node)
+    alpha, beta = {"LeakyRelu": (0.01, 0.0), "HardSigmoid": (0.2, 0.5)}.get(
+        node.op_type, (0.0, 0.0)
+    )
+    op = nn.Activation(node.op_type, float(at.get("alpha", alpha)), float(at.get("beta", beta)))
+    return op, [node.input[0]], {}
+
+
+_NEAREST: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "round_prefer_floor": lambda v: np.ceil(v - 0.5),
+    "round_prefer_ceil": lambda v: np.floor(v + 0.5),
+    "floor": np.floor,
+    "ceil": np.ceil,
+}
+
+
+def _source_index(out: int, size: int, scale: float, at: dict[str, Any]) -> np.ndarray:
+    """The input index ONNX nearest ``Resize`` reads for each of ``out`` output indices."""
+    y = np.arange(out, dtype=np.float64)
+    mode = str(at.get("coordinate_transformation_mode", "half_pixel"))
+    if mode in ("half_pixel", "pytorch_half_pixel"):
+        pos = (y + 0.5) / scale - 0.5 if out > 1 or mode == "half_pixel" else 0.0 * y
+    elif mode == "asymmetric":
+        pos = y / scale
+    elif mode == "tf_half_pixel_for_nn":
+        pos = (y + 0.5) / scale
+    elif mode == "align_corners":
+        pos = y * (size - 1) / (out - 1) if out > 1 else 0.0 * y
+    else:
+        raise _fail(f"Resize coordinate_transformation_mode {mode!r} is not supported")
+    nearest = str(at.get("nearest_mode", "round_prefer_floor"))
+    if nearest not in _NEAREST:
+        raise _fail(f"Resize nearest_mode {nearest!r} is not supported")
+    return np.clip(_NEAREST[nearest](pos), 0, size - 1).astype(np.int64)
+
+
+def _resize_factors(scope: Scope, node: onnx.NodeProto, shape: tuple[int, ...]) -> list[float]:
+    """Per-axis scales of a Resize (opset 10: scales; 11+: roi, scales, sizes) or Upsample."""
+    names = list(node.input[1:])
+    if node.op_type == "Resize" and len(names) >= 2:
+        names = names[1:]  # skip roi
+    scales = names[0] if names and names[0] else ""
+    sizes = names[1] if len(names) > 1 and names[1] else ""
+    if scales and _need_const(scope, scales, "Resize scales").value.size:
+        return [float(v) for v in _f64(_need_const(scope, scales, "Resize scales")).reshape(-1)]
+    if sizes:
+        out = _need_const(scope, sizes, "Resize sizes").value.reshape(-1)
+        return [float(o) / s for o, s in zip(out, shape, strict=True)]
+    raise _fail("Resize needs constant scales or sizes")
+
+
+def resize(scope: Scope, node: onnx.NodeProto) -> Converted:
+    at = attrs(node)
+    mode = str(at.get("mode", "nearest"))
+    if mode != "nearest":
+        raise _fail(f"Resize mode {mode!r}: only nearest-neighbour upsampling is supported")
+    shape = scope.info(node.input[0]).shape
+    factors = _resize_factors(scope, node, shape)
+    if len(shape) != 4 or len(factors) != 4 or factors[0] != 1 or factors[1] != 1:
+        raise _fail(f"Resize with scales {factors} (only H and W of a 4-D tensor)")
+    ints = tuple(int(round(f)) for f in factors[2:])
+    if any(f != i or i < 1 for f, i in zip(factors[2:], ints, strict=True)):
+        raise _fail(f"Resize by {factors[2:]}: only integer upsampling factors are supported")
+    for axis, f in zip((2, 3), ints, strict=True):
+        got = _source_index(shape[axis] * f, shape[axis], float(f), at)
+        if not np.array_equal(got, np.arange(shape[axis] * f) // f):
+            raise _fail(
+                "this Resize does not repeat each pixel (coordinate_transformation_mode "
+                f"{at.get('coordinate_transformation_mode')!r}); use mode 'nearest' with "
+                "'asymmetric' coordinates and nearest_mode 'floor', as PyTorch exports it"
+            )
+    return nn.Resize((ints[0], ints[1])), [node.input[0]], {}
+
+
+def reduce_mean(scope: Scope, node: onnx.NodeProto) -> Converted:
+    at = attrs(node)
+    shape = scope.info(node.input[0]).shape
+    axes = [int(a) for a in at.get("axes", [])]
+    if len(node.input) > 1 and node.input[1]:
+        axes = [int(a) for a in _need_const(scope, node.input[1], "ReduceMean axes").value]
+    axes = sorted(a % len(shape) for a in axes)
+    if len(shape) != 4 or axes != [2, 3]:
+        raise _fail(f"ReduceMean over axes {axes} (only the spatial mean of NCHW, axes 2 and 3)")
+    pool = nn.AveragePool((shape[2], shape[3]), (1, 1))
+    if int(at.get("keepdims", 1)):
+        return pool, [node.input[0]], {}
+    return Steps([node.input[0]], [(pool, {}), (nn.Reshape((shape[1],)), {})])
+
+
 def identity(scope: Scope, node: onnx.NodeProto) -> Converted:
     return Alias(node.input[0])
 
@@ -351,6 +468,14 @@ CONVERTERS: dict[str, Callable[[Scope, onnx.NodeProto], Converted]] = {
     "Mul": binary,
     "Div": binary,
     "Relu": relu,
+    "Clip": clip,
+    "Sigmoid": activation,
+    "Tanh": activation,
+    "LeakyRelu": activation,
+    "HardSigmoid": activation,
+    "Resize": resize,
+    "Upsample": resize,
+    "ReduceMean": reduce_mean,
     "MaxPool": maxpool,
     "AveragePool": avgpool,
     "GlobalAveragePool": global_avgpool,

@@ -9,11 +9,15 @@ Contract
   node, except graph outputs, which keep their ONNX names (``logits``).
 - The graph input keeps its name and NCHW shape (symbolic batch -> 1); its QType comes
   from the qonnx ``finn_datatype`` annotation (UINT8 for pixel input) or FLOAT32.
-- Problems are collected over the whole graph and raised once: ``GraphError`` for a file
-  that is not a readable ONNX model, ``UnsupportedOpError`` listing every offending node
-  (nodes that only depend on an offending node are not listed again).
+- ``GraphError`` for a file that is not a readable ONNX model.
+- A node that cannot be read (unknown op type, unsupported attributes) becomes an
+  ``nn.Unmapped`` placeholder carrying the reason, with the output shapes ONNX shape
+  inference gives, and reading goes on: lowering and ``legalize`` then report it together
+  with every other problem of the model in one error. Only when a graph output cannot be
+  produced at all does reading stop with ``UnsupportedOpError`` listing every problem.
 - ``graph.meta``: ``source`` (file name), ``metadata`` (ONNX ``metadata_props``),
-  ``onnx_names`` (IR node name -> ONNX node name), ``input_datatype``.
+  ``onnx_names`` (IR node name -> ONNX node name), ``input_datatype``, and when given
+  ``input_quant`` (a declared input grid, text form) and ``round_input``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -104,6 +109,8 @@ class _Reader:
         self.problems: list[tuple[str, str]] = []
         self.poisoned: set[str] = set()
         self.outputs = {o.name for o in g.output}
+        self.model = model
+        self._inferred: dict[str, tuple[int, ...]] | None = None
 
     # Scope protocol for the converters
     def const(self, name: str) -> Const | None:
@@ -126,8 +133,7 @@ class _Reader:
                 self._convert(node, name)
         except (AlveoflowError, KeyError) as err:
             reason = str(err) if isinstance(err, AlveoflowError) else f"unknown tensor {err}"
-            self.problems.append((f"{name} ({node.op_type})", reason))
-            self.poisoned.update(node.output)
+            self._placeholder(node, name, reason)
 
     def _convert(self, node: onnx.NodeProto, name: str) -> None:
         converter = ops.CONVERTERS.get(node.op_type)
@@ -138,12 +144,66 @@ class _Reader:
         if isinstance(result, ops.Alias):
             self.rename[node.output[0]] = self.rename[result.source]
             return
-        op, inputs, weights = result
-        out = node.output[0] if node.output[0] in self.outputs else name
-        ir = Node.create(name, op, [self.info(t) for t in inputs], out, weights)
+        if isinstance(result, ops.Steps):
+            chain, inputs = result.ops, result.inputs
+        else:
+            op, inputs, weights = result
+            chain = [(op, weights)]
+        infos = [self.info(t) for t in inputs]
+        built = []
+        for k, (op, weights) in enumerate(chain):
+            last = k == len(chain) - 1
+            node_name = name if last else f"{name}.{op.kind.lower()}"
+            out = node.output[0] if last and node.output[0] in self.outputs else node_name
+            built.append(Node.create(node_name, op, infos, out, weights))
+            infos = [built[-1].output]
+        self.nodes += built
+        self.infos.update((n.output.name, n.output) for n in built)
+        self.rename[node.output[0]] = infos[0].name
+
+    def _placeholder(self, node: onnx.NodeProto, name: str, reason: str) -> None:
+        """An ``nn.Unmapped`` node standing for ``node`` (see the module docstring)."""
+        inputs = [t for t in node.input if t and t in self.rename]
+        shapes = [self._out_shape(node, t) for t in node.output]
+        if not inputs or any(s is None for s in shapes):
+            self.problems.append((f"{name} ({node.op_type})", reason))
+            self.poisoned.update(node.output)
+            return
+        op = nn.Unmapped(node.op_type, reason, tuple(s for s in shapes if s is not None))
+        outs = [name] if len(node.output) == 1 else [f"{name}:{k}" for k in range(len(shapes))]
+        outs = [t if t in self.outputs else o for t, o in zip(node.output, outs, strict=True)]
+        ir = Node.create(name, op, [self.info(t) for t in inputs], outs)
         self.nodes.append(ir)
-        self.infos[out] = ir.output
-        self.rename[node.output[0]] = out
+        for onnx_name, info in zip(node.output, ir.outputs, strict=True):
+            self.infos[info.name] = info
+            self.rename[onnx_name] = info.name
+
+    def _out_shape(self, node: onnx.NodeProto, tensor: str) -> tuple[int, ...] | None:
+        """Shape of an output of an unreadable node: from ONNX shape inference, else (for a
+        one-output node) the shape of its first input."""
+        if self._inferred is None:
+            self._inferred = _inferred_shapes(self.model)
+        shape = self._inferred.get(tensor)
+        if shape is None and len(node.output) == 1 and node.input and node.input[0] in self.rename:
+            shape = self.info(node.input[0]).shape
+        return shape
+
+
+def _inferred_shapes(model: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    """Static shapes (batch 1) of every tensor ONNX shape inference can type."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except (onnx.shape_inference.InferenceError, ValueError, RuntimeError):
+        return {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
+        dims = list(vi.type.tensor_type.shape.dim)
+        if not dims or any(not d.HasField("dim_value") for d in dims[1:]):
+            continue
+        shape = (1,) + tuple(int(d.dim_value) for d in dims[1:])
+        if all(d > 0 for d in shape):
+            shapes[vi.name] = shape
+    return shapes
 
 
 def _dynamic_nodes(ordered: Sequence[onnx.NodeProto], consts: set[str]) -> set[int]:
@@ -160,11 +220,14 @@ def _dynamic_nodes(ordered: Sequence[onnx.NodeProto], consts: set[str]) -> set[i
 
 
 def from_qonnx(
-    source: str | os.PathLike[str] | onnx.ModelProto, input_quant: InputQuant | None = None
+    source: str | os.PathLike[str] | onnx.ModelProto,
+    input_quant: InputQuant | None = None,
+    round_input: bool = False,
 ) -> Graph:
     """Read a QONNX model into an IR graph of ``nn`` ops (see the module docstring).
     ``input_quant``: the declared integer grid of a float input (``BuildConfig.input_quant``),
-    recorded as ``graph.meta["input_quant"]`` (its text form) for lowering."""
+    recorded as ``graph.meta["input_quant"]`` (its text form) for lowering; ``round_input``:
+    the host rounds inputs off that grid instead of rejecting them."""
     model, label = load_model(source)
     g = model.graph
     reader = _Reader(model)
@@ -188,13 +251,18 @@ def from_qonnx(
         if out.name not in reader.rename and out.name not in reader.poisoned:
             reader.problems.append((out.name, "graph output is constant or not produced"))
     if reader.problems:
-        lines = "\n".join(f"  - {n}: {r}" for n, r in reader.problems)
+        problems = reader.problems + [
+            (f"{n.name} ({n.op.source_kind})", n.op.reason)
+            for n in reader.nodes
+            if isinstance(n.op, nn.Unmapped)
+        ]
+        lines = "\n".join(f"  - {n}: {r}" for n, r in problems)
         raise UnsupportedOpError(
-            f"{label}: {len(reader.problems)} node(s) cannot be read:\n{lines}\n"
+            f"{label}: {len(problems)} node(s) cannot be read:\n{lines}\n"
             "Change the model to use supported layers, or export it with alveoflow.export."
         )
     onnx_names = {name: node.name for node, name in zip(ordered, names, strict=True)}
-    meta = {
+    meta: dict[str, Any] = {
         "source": label,
         "metadata": {p.key: p.value for p in model.metadata_props},
         "onnx_names": {n.name: onnx_names.get(n.name, "") for n in reader.nodes},
@@ -202,6 +270,8 @@ def from_qonnx(
     }
     if input_quant is not None:
         meta["input_quant"] = input_quant.to_text()
+    if round_input:
+        meta["round_input"] = True
     outputs = [reader.rename[o.name] for o in g.output]
     return Graph.build([graph_input], assign_blocks(reader.nodes), outputs, meta)
 

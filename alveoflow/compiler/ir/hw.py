@@ -275,6 +275,86 @@ class DuplicateStreams(Op):
 
 
 @dataclass(frozen=True)
+class ConcatStreams(Op):
+    """Channel concatenation of two image (or (N, C)) streams: for every pixel, the
+    ``channels[0]`` elements of input 0, then the ``channels[1]`` of input 1. Values are
+    unchanged; ``odt`` holds both input types (``idts``). (More inputs: a chain of these.)"""
+
+    channels: tuple[int, int]
+    idts: tuple[QType, QType]
+    odt: QType
+    pe: int = 1
+    num_inputs = 2
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        _need(len(self.channels) == len(self.idts) == 2, "one channels/idt per input")
+        _check_folding(self.channels[0], self.pe)
+        _check_folding(self.channels[1], self.pe)
+        for k, (x, ch, dt) in enumerate(zip(inputs, self.channels, self.idts, strict=True)):
+            _check_in(x, ch, dt, f"input {k}")
+            _need(x.shape[:-1] == inputs[0].shape[:-1], f"input {k}: shape {x.shape}")
+            _need(self.odt.contains(np.array([dt.min, dt.max])), f"{dt} does not fit {self.odt}")
+        shape = inputs[0].shape[:-1] + (sum(self.channels),)
+        return (OutSpec(shape, self.odt, inputs[0].layout),)
+
+
+@dataclass(frozen=True)
+class Upsample(Op):
+    """Nearest-neighbour upsampling of an NHWC image by integer factors:
+    ``out[n, y, x, c] = in[n, y // factor[0], x // factor[1], c]``. Each input row is read
+    once and its pixels are written ``factor[1]`` times, the row ``factor[0]`` times."""
+
+    channels: int
+    factor: Pair
+    dt: QType
+    pe: int = 1
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        (x,) = inputs
+        _check_image(x, self.channels, self.dt)
+        _need(min(self.factor) >= 1, f"factors {self.factor} must be >= 1")
+        _check_folding(self.channels, self.pe)
+        n, h, w, c = x.shape
+        return (OutSpec((n, h * self.factor[0], w * self.factor[1], c), self.dt, "NHWC"),)
+
+
+@dataclass(frozen=True)
+class ChannelMul(Op):
+    """Per-image, per-channel scaling of an image stream (squeeze-and-excitation):
+    ``out[n, h, w, c] = x[n, h, w, c] * g[n, c]``. Input 0 is the NHWC image ``x`` (``idt``),
+    input 1 the gate ``g`` of shape (N, C) (``gdt``); the gate of an image is read before
+    its pixels. ``odt`` holds every product."""
+
+    channels: int
+    idt: QType
+    gdt: QType
+    odt: QType
+    pe: int = 1
+    num_inputs = 2
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        x, g = inputs
+        _check_image(x, self.channels, self.idt)
+        _need(len(g.shape) == 2, f"gate {g.name} must be (N, C), got {g.shape}")
+        _check_in(g, self.channels, self.gdt, "gate")
+        corners = np.array(
+            [a * b for a in (self.idt.min, self.idt.max) for b in (self.gdt.min, self.gdt.max)]
+        )
+        _need(
+            self.odt.contains(corners),
+            f"products of {self.idt} and {self.gdt} do not fit {self.odt}",
+        )
+        _check_folding(self.channels, self.pe)
+        return (OutSpec(x.shape, self.odt, "NHWC"),)
+
+
+@dataclass(frozen=True)
 class LabelSelect(Op):
     """Top-k: the indices of the k largest of ``labels`` scores, best first; ties go to the
     lower index. Output (N, k) of UINT32."""
@@ -312,16 +392,48 @@ class Flatten(Op):
 # -- host boundary ops --------------------------------------------------------------------
 
 
+HOST_ROUNDING = (
+    "ROUND",
+    "HALF_EVEN",
+    "CEIL",
+    "FLOOR",
+    "UP",
+    "DOWN",
+    "HALF_UP",
+    "HALF_DOWN",
+    "SIGN",
+)
+HOST_STEPS = ("reshape", "transpose", "Add", "Sub", "Mul", "Div", "rSub", "rDiv")
+HostStep = tuple[str, tuple[float, ...]]
+GRID_TOL = 1e-3  # see grid_tolerance
+
+
 @dataclass(frozen=True)
 class QuantizeInput(Op):
-    """Host side: float NCHW (or NC) input -> integer codes, NHWC (or NC).
-    ``code = clamp(round_half_even(x / scale[c] + zero_point), odt.min, odt.max)`` computed in
-    float32, the same way Brevitas/QONNX ``Quant`` does. ``scale`` has one entry per channel
-    or a single entry."""
+    """Host side: the model's float input (its own shape, NCHW or (N, F)) -> integer codes,
+    NHWC (or (N, F)). In order:
+
+    1. ``steps``: float ops of the model between its input and the quantizer, in float64:
+       ``("reshape", shape without batch)``, ``("transpose", perm)``, or an arithmetic step
+       ``(fn, constants)`` with ``fn`` one of Add, Sub, Mul, Div (``x fn c``) or rSub, rDiv
+       (``c fn x``) and ``constants`` one value or one per channel (axis 1).
+    2. ``y = float32(float32(x / scale[c]) + zero_point)`` (the quantizer's own arithmetic,
+       ``nn_kernels.scaled_input``); ``scale`` one entry per channel or a single one.
+    3. ``code = clamp(rounding(y), lo, hi)`` with ``code_range`` (lo, hi) (default: the range
+       of ``odt``) and a QONNX rounding mode; ``SIGN`` (a bipolar quantizer, values -1/+1)
+       gives ``y >= 0 ? 1 : 0``, the hw code of +1 and -1.
+    4. ``on_grid``: the input must lie on the grid (a declared ``--input-quant``): an input
+       whose ``x / scale + zero_point`` (float64) is more than ``grid_tolerance`` from the
+       value of its code (``code``, or ``2 * code - 1`` for ``SIGN``) is an error.
+    5. 4-D results are written NHWC."""
 
     scale: tuple[float, ...]
     zero_point: float
     odt: QType
+    steps: tuple[HostStep, ...] = ()
+    rounding: str = "ROUND"
+    code_range: tuple[int, int] | None = None
+    on_grid: bool = False
     on_host = True
 
     def infer(
@@ -329,7 +441,36 @@ class QuantizeInput(Op):
     ) -> tuple[OutSpec, ...]:
         (x,) = inputs
         _need(x.qtype.is_float, f"QuantizeInput takes a float tensor, got {x.qtype}")
-        return (OutSpec(_to_nhwc(x.shape), self.odt, "NHWC" if len(x.shape) == 4 else "NC"),)
+        _need(self.rounding in HOST_ROUNDING, f"unknown rounding {self.rounding!r}")
+        shape = x.shape
+        for kind, arg in self.steps:
+            _need(kind in HOST_STEPS, f"unknown host step {kind!r}")
+            if kind == "reshape":
+                _need(int(np.prod(arg)) == int(np.prod(shape[1:])), f"reshape {shape} -> {arg}")
+                shape = (shape[0],) + tuple(int(d) for d in arg)
+            elif kind == "transpose":
+                _need(sorted(arg) == list(range(len(shape))) and arg[0] == 0, f"perm {arg}")
+                shape = tuple(shape[int(p)] for p in arg)
+            else:
+                _need(len(arg) in (1, shape[1] if len(shape) > 1 else 1), f"{kind} constants")
+        _need(len(self.scale) in (1, shape[1] if len(shape) > 1 else 1), "one scale per channel")
+        lo, hi = self.codes()
+        _need(self.odt.contains(np.array([lo, hi])), f"code range {lo}..{hi} not in {self.odt}")
+        _need(len(shape) in (2, 4), f"quantized input must be 2-D or 4-D, got {shape}")
+        return (OutSpec(_to_nhwc(shape), self.odt, "NHWC" if len(shape) == 4 else "NC"),)
+
+    def codes(self) -> tuple[int, int]:
+        """(lo, hi) of the hw codes."""
+        if self.code_range is not None:
+            return self.code_range
+        return self.odt.min, self.odt.max
+
+
+def grid_tolerance(y: np.ndarray) -> np.ndarray:
+    """How far ``x / scale + zero_point`` may lie from a code and still be on the grid:
+    ``GRID_TOL``, widened by float32 resolution for large codes (users compute inputs in
+    float32)."""
+    return GRID_TOL + np.abs(y) * 2.0**-22
 
 
 @dataclass(frozen=True)

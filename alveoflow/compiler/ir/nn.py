@@ -249,7 +249,8 @@ class BinaryConst(Op):
 
 @dataclass(frozen=True)
 class Binary(Op):
-    """``a <fn> b`` of two tensors of the same shape (e.g. a residual ``Add``)."""
+    """``a <fn> b`` of two tensors (a residual ``Add``; a ``Mul`` by a per-channel gate of
+    shape (N, C, 1, 1)), with ONNX broadcasting that does not enlarge the larger operand."""
 
     fn: str
     num_inputs = 2
@@ -259,8 +260,67 @@ class Binary(Op):
     ) -> tuple[OutSpec, ...]:
         a, b = inputs
         _need(self.fn in BINARY_FNS, f"unknown binary function {self.fn!r}")
-        _need(a.shape == b.shape, f"operand shapes differ: {a.shape} vs {b.shape}")
-        return (_float(a.shape),)
+        try:
+            shape = np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            shape = None
+        _need(shape in (a.shape, b.shape), f"operand shapes differ: {a.shape} vs {b.shape}")
+        assert shape is not None
+        return (_float(shape),)
+
+
+ACTIVATIONS = ("Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid")
+
+
+@dataclass(frozen=True)
+class Activation(Op):
+    """A non-decreasing per-element function: ``Sigmoid``, ``Tanh``,
+    ``LeakyRelu`` (``x`` or ``alpha * x`` below 0) or ``HardSigmoid``
+    (``clip(alpha * x + beta, 0, 1)``), as ONNX defines them."""
+
+    fn: str
+    alpha: float = 0.0
+    beta: float = 0.0
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        _need(self.fn in ACTIVATIONS, f"unknown activation {self.fn!r}")
+        _need(self.fn != "LeakyRelu" or self.alpha >= 0, "LeakyRelu needs alpha >= 0")
+        _need(self.fn != "HardSigmoid" or self.alpha > 0, "HardSigmoid needs alpha > 0")
+        return (_float(inputs[0].shape),)
+
+
+@dataclass(frozen=True)
+class Clip(Op):
+    """``min(max(x, lo), hi)`` (ONNX ``Clip``; Brevitas/PyTorch ``HardTanh``)."""
+
+    lo: float = float("-inf")
+    hi: float = float("inf")
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        _need(self.lo <= self.hi, f"Clip bounds {self.lo} > {self.hi}")
+        return (_float(inputs[0].shape),)
+
+
+@dataclass(frozen=True)
+class Resize(Op):
+    """Nearest-neighbour upsampling of H and W by integer factors:
+    ``out[n, c, y, x] = in[n, c, y // factor[0], x // factor[1]]`` (the frontend checks that
+    the ONNX ``Resize``/``Upsample`` it reads computes exactly this)."""
+
+    factor: Pair
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        (x,) = inputs
+        _need(len(x.shape) == 4, f"Resize input {x.name} must be 4-D NCHW")
+        _need(min(self.factor) >= 1, f"upsampling factors {self.factor} must be >= 1")
+        n, c, h, w = x.shape
+        return (_float((n, c, h * self.factor[0], w * self.factor[1])),)
 
 
 @dataclass(frozen=True)

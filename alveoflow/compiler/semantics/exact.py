@@ -48,6 +48,8 @@ def accumulator_bound(op: Any) -> int:
         return max_abs(op.idt_a) + max_abs(op.idt_b) + abs(op.offset)
     if isinstance(op, hw.Thresholding):
         return max_abs(op.idt)
+    if isinstance(op, hw.ChannelMul):
+        return max_abs(op.idt) * max_abs(op.gdt)
     types = [v for v in vars(op).values() if isinstance(v, QType) and not v.is_float]
     return max((max_abs(t) for t in types), default=0)
 

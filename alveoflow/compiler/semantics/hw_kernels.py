@@ -27,6 +27,7 @@ from alveoflow.compiler.semantics.exact import (
     storage_dtype,
     weight_as,
 )
+from alveoflow.compiler.semantics.host import HostQuant, quantize_host
 from alveoflow.compiler.semantics.registry import kernel
 
 Tensors = Sequence[torch.Tensor]
@@ -181,6 +182,28 @@ def duplicate(op: hw.DuplicateStreams, inputs: Tensors, weights: Weights) -> lis
     return [inputs[0]] * op.copies
 
 
+@kernel(hw.ConcatStreams)
+def concat_streams(op: hw.ConcatStreams, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    dtype = storage_dtype(op.odt, floor_of(*inputs))
+    return [torch.cat([x.to(dtype) for x in inputs], dim=-1)]
+
+
+@kernel(hw.Upsample)
+def upsample(op: hw.Upsample, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    rows = x.repeat_interleave(op.factor[0], dim=1)
+    return [rows.repeat_interleave(op.factor[1], dim=2)]
+
+
+@kernel(hw.ChannelMul)
+def channel_mul(op: hw.ChannelMul, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    x, g = inputs
+    floor = floor_of(x, g)
+    dtype = exact_dtype(accumulator_bound(op), floor)
+    out = x.to(dtype) * g.to(dtype)[:, None, None, :]
+    return [out.to(storage_dtype(op.odt, floor))]
+
+
 @kernel(hw.LabelSelect)
 def label_select(op: hw.LabelSelect, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
     (x,) = inputs
@@ -197,16 +220,11 @@ def flatten(op: hw.Flatten, inputs: Tensors, weights: Weights) -> list[torch.Ten
 # -- host boundary ------------------------------------------------------------------------
 @kernel(hw.QuantizeInput)
 def quantize_input(op: hw.QuantizeInput, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    """Runs the host's own numpy definition (``semantics.host``) of the stage."""
     (x,) = inputs
-    x = x.to(torch.float32)
-    shape = [1] * x.dim()
-    shape[1] = -1
-    scale = torch.tensor(op.scale, dtype=torch.float32, device=x.device).reshape(shape)
-    q = torch.round(x / scale + op.zero_point)  # float32, round half to even (as QONNX Quant)
-    q = q.clamp_(op.odt.min, op.odt.max)
-    if q.dim() == 4:
-        q = q.permute(0, 2, 3, 1)
-    return [q.to(storage_dtype(op.odt)).contiguous()]
+    codes = quantize_host(x.detach().to("cpu", torch.float32).numpy(), HostQuant.of(op))
+    out = torch.from_numpy(codes).to(device=x.device)
+    return [out.to(storage_dtype(op.odt)).contiguous()]
 
 
 @kernel(hw.PixelInput)

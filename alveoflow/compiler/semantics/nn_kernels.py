@@ -141,10 +141,27 @@ def relu(op: nn.Relu, x: Tensor, w: Weights) -> Tensor:
     return torch.relu(_f64(x))
 
 
+def activation(op: nn.Activation, x: Tensor, w: Weights) -> Tensor:
+    x = _f64(x)
+    if op.fn == "Sigmoid":
+        return torch.sigmoid(x)
+    if op.fn == "Tanh":
+        return torch.tanh(x)
+    if op.fn == "LeakyRelu":
+        return torch.where(x < 0, x * op.alpha, x)
+    return torch.clamp(x * op.alpha + op.beta, 0.0, 1.0)  # HardSigmoid
+
+
+def clip(op: nn.Clip, x: Tensor, w: Weights) -> Tensor:
+    return torch.clamp(_f64(x), op.lo, op.hi)
+
+
 ELEMENTWISE: dict[type, Callable[[Any, Tensor, Weights], Tensor]] = {
     nn.BatchNorm: batchnorm,
     nn.BinaryConst: binary_const,
     nn.Relu: relu,
+    nn.Activation: activation,
+    nn.Clip: clip,
 }
 
 
@@ -223,6 +240,12 @@ def _avgpool(op: nn.AveragePool, xs: Sequence[Tensor], w: Weights) -> list[Tenso
 def _reshape(op: nn.Reshape, xs: Sequence[Tensor], w: Weights) -> list[Tensor]:
     x = _f64(xs[0])
     return [x.reshape((x.shape[0],) + tuple(op.shape))]
+
+
+@kernel(nn.Resize)
+def _resize(op: nn.Resize, xs: Sequence[Tensor], w: Weights) -> list[Tensor]:
+    x = _f64(xs[0]).repeat_interleave(op.factor[0], dim=2)
+    return [x.repeat_interleave(op.factor[1], dim=3)]
 
 
 @kernel(nn.Transpose)

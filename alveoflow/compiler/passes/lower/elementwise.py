@@ -1,14 +1,24 @@
 """Per-element ops, quantizers, residual adds, pools and reshapes during lowering.
 
-- BatchNorm / Add|Sub|Mul|Div by a constant / Relu: appended to the value's chain (no hw op).
-- Quant / BipolarQuant / Trunc: ``requant.requantize`` (thresholds); on the float graph
-  input: ``QuantizeInput``.
-- Add of two tensors: both on the same per-channel scale -> a pending ``AddStreams`` (the
-  quantizer that follows decides offset and saturation); different scales are an error.
+- BatchNorm / Add|Sub|Mul|Div by a constant / Relu / Clip / Sigmoid, Tanh, LeakyRelu,
+  HardSigmoid: appended to the value's chain (no hw op); the quantizer that follows turns
+  the chain into thresholds.
+- Quant / BipolarQuant / Trunc: ``requant.requantize`` (thresholds). (The model input's own
+  quantizer is the host's, see ``inputs``.)
+- Add of two tensors: on the same per-channel scale -> a pending ``AddStreams`` (the
+  quantizer that follows decides offset and saturation); on different scales -> one side
+  requantized by an integer factor (``addmix``).
+- Mul of an image by a per-channel gate (N, C, 1, 1) -> ``ChannelMul`` of the codes (both
+  zero points 0).
 - MaxPool -> ``StreamingMaxPool`` (max commutes with a non-decreasing chain);
   AveragePool -> ``SumPool`` with the 1/N kept in the chain (so it folds into what follows).
+- Concat along channels -> ``ConcatStreams``; each channel keeps its own scale and zero point.
+- Resize (nearest, integer factors) -> ``Upsample`` (commutes with any per-element chain).
 - Reshape: (N, C, 1, 1) -> (N, C) is a hw ``Flatten``; (N, C, H, W) -> (N, CHW) is left for
-  the following Linear (``flat_from``).
+  the following Linear (``flat_from``); (N, C) -> (N, C, 1, 1) keeps the (N, C) stream (a
+  gate for ``ChannelMul``).
+- Transpose: composes into ``Value.perm`` (a Transpose back cancels it; a flatten of a
+  transposed tensor is a flatten in another order).
 """
 
 from __future__ import annotations
@@ -19,16 +29,10 @@ from dataclasses import replace
 import numpy as np
 
 from alveoflow.compiler.ir import Node, QType, TensorInfo, hw, nn, smallest_qtype
-from alveoflow.compiler.ir.qtype import FLOAT32
+from alveoflow.compiler.passes.lower.addmix import pending_add
 from alveoflow.compiler.passes.lower.requant import affine_codes, quant_spec, requantize
-from alveoflow.compiler.passes.lower.state import (
-    FloatInput,
-    Lowering,
-    Pending,
-    Source,
-    Value,
-)
-from alveoflow.compiler.passes.streamline.chain import Chain, FoldError, per_channel
+from alveoflow.compiler.passes.lower.state import Lowering, Pending, Source, Value
+from alveoflow.compiler.passes.streamline.chain import Chain, FoldError
 
 
 def _chain_shape(value: Value, node: Node) -> tuple[int, ...]:
@@ -47,10 +51,6 @@ def lower_elementwise(ctx: Lowering, node: Node) -> None:
 
 
 def lower_quantizer(ctx: Lowering, node: Node) -> None:
-    st = ctx.state(node.inputs[0])
-    if isinstance(st, FloatInput):
-        _quantize_input(ctx, node, st)
-        return
     value = ctx.value(node.inputs[0])
     shape = _chain_shape(value, node)
     spec = quant_spec(node, shape, value.chain.rank)
@@ -60,50 +60,28 @@ def lower_quantizer(ctx: Lowering, node: Node) -> None:
     ctx.record_quant(node.output.name, out.source.tensor.name, spec.label)
 
 
-def _quantize_input(ctx: Lowering, node: Node, st: FloatInput) -> None:
-    op = node.op
-    if not isinstance(op, nn.Quant) or op.narrow or op.rounding_mode not in ("ROUND", "HALF_EVEN"):
-        raise FoldError(
-            "the input quantizer must be a Quant with round-half-even and full range "
-            f"(got {op.kind}{' narrow' if getattr(op, 'narrow', False) else ''})"
-        )
-    shape = st.tensor.shape
-    scale = per_channel(node.weights["scale"], shape, "input scale")
-    zero = per_channel(node.weights["zero_point"], shape, "input zero point")
-    if not np.all(zero == zero[0]):
-        raise FoldError("the input quantizer's zero point must be one scalar")
-    if st.tensor.name not in ctx.hw:
-        ctx.add_input(st.tensor)
-    uniform = bool(np.all(scale == scale[0]))
-    qop = hw.QuantizeInput(
-        scale=(float(scale[0]),) if uniform else tuple(float(s) for s in scale),
-        zero_point=float(zero[0]),
-        odt=op.qtype(),
-    )
-    tensor = ctx.emit(ctx.unique(node.name), qop, [ctx.hw[st.tensor.name]]).output
-    lo, hi = op.code_range()
-    chans = scale.shape[0]
-    source = Source(np.full(chans, lo, np.int64), np.full(chans, hi, np.int64), tensor)
-    rank = len(shape)
-    ctx.states[node.output.name] = Value(source, Chain.start(zero, scale, rank))
-    ctx.record_quant(node.output.name, tensor.name)
-
-
-def lower_add(ctx: Lowering, node: Node) -> None:
+def lower_binary(ctx: Lowering, node: Node) -> None:
     op = node.op
     assert isinstance(op, nn.Binary)
+    if op.fn == "Mul":
+        lower_gate(ctx, node)
+        return
     if op.fn != "Add":
-        raise FoldError(f"{op.fn} of two tensors has no hardware op (only Add: AddStreams)")
+        raise FoldError(
+            f"{op.fn} of two tensors has no hardware op (Add: AddStreams; Mul by a "
+            "per-channel gate: ChannelMul)"
+        )
+    if node.output.shape != ctx.source.tensor(node.inputs[0]).shape or (
+        node.output.shape != ctx.source.tensor(node.inputs[1]).shape
+    ):
+        raise FoldError("an Add that broadcasts one operand has no hardware op")
     a, ma, ca = affine_codes(ctx, ctx.value(node.inputs[0]), node.name)
     b, mb, cb = affine_codes(ctx, ctx.value(node.inputs[1]), node.name)
-    if not np.array_equal(ma, mb):
-        ratio = float(np.max(ma / mb))
-        raise FoldError(
-            f"the operands of the add have different scales (ratio {ratio:g}); route both "
-            "through one shared quantizer so the add needs no rescaling"
-        )
     if a.flat_from != b.flat_from:
         raise FoldError("the operands of the add have different layouts")
+    if not np.array_equal(ma, mb):
+        ctx.states[node.output.name] = pending_add(ctx, node.name, a, b, ma, mb, ca + cb)
+        return
     ta, tb = a.source.tensor, b.source.tensor
     assert ta is not None and tb is not None
 
@@ -124,6 +102,107 @@ def lower_add(ctx: Lowering, node: Node) -> None:
     source = Source(a.source.lo + b.source.lo, a.source.hi + b.source.hi, pending=pending)
     chain = Chain.start(-(ca + cb) / ma, ma, a.chain.rank)
     ctx.states[node.output.name] = Value(source, chain, a.flat_from)
+
+
+def lower_gate(ctx: Lowering, node: Node) -> None:
+    """``image * gate`` with the gate of shape (N, C, 1, 1): a ``ChannelMul`` of the codes."""
+    shapes = [ctx.source.tensor(t).shape for t in node.inputs]
+    if len(shapes[0]) != 4 or shapes[0] == shapes[1] or shapes[0] != node.output.shape:
+        shapes.reverse()
+        inputs = list(reversed(node.inputs))
+    else:
+        inputs = list(node.inputs)
+    n, c = shapes[0][:2]
+    if len(shapes[0]) != 4 or shapes[1] != (n, c, 1, 1):
+        raise FoldError(
+            f"Mul of tensors {shapes[0]} and {shapes[1]}: only an image times a per-channel "
+            "gate (N, C, 1, 1) has a hardware op (ChannelMul)"
+        )
+    x, mx, cx = affine_codes(ctx, ctx.value(inputs[0]), node.name)
+    g, mg, cg = affine_codes(ctx, ctx.value(inputs[1]), node.name)
+    if np.any(cx != 0) or np.any(cg != 0):
+        raise FoldError(
+            "the image and the gate of a Mul must both have zero point 0 (an unsigned ReLU or "
+            "sigmoid quantizer, or a signed symmetric one) so the product of codes is exact"
+        )
+    tx, tg = x.source.tensor, g.source.tensor
+    assert tx is not None and tg is not None
+    if len(tg.shape) == 4:
+        tg = ctx.emit(ctx.unique(f"{node.name}.gate"), hw.Flatten(), [tg]).output
+    corners = np.stack(
+        [p * q for p in (x.source.lo, x.source.hi) for q in (g.source.lo, g.source.hi)]
+    )
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    op = hw.ChannelMul(
+        channels=c, idt=tx.qtype, gdt=tg.qtype, odt=smallest_qtype(int(lo.min()), int(hi.max()))
+    )
+    out = ctx.emit(ctx.unique(node.name), op, [tx, tg]).output
+    chain = Chain.start(np.zeros(c), mx * mg, 4)
+    ctx.states[node.output.name] = Value(Source(lo, hi, out), chain)
+
+
+def lower_concat(ctx: Lowering, node: Node) -> None:
+    op = node.op
+    assert isinstance(op, nn.Concat)
+    if op.axis != 1:
+        raise FoldError(f"Concat along axis {op.axis}: only channel concatenation (axis 1)")
+    parts = [_head(ctx, ctx.value(t), node.name) for t in node.inputs]
+    if any(v.flat_from is not None for v, _, _ in parts):
+        raise FoldError("Concat of flattened images is not supported")
+    out = parts[0][0].source.tensor
+    assert out is not None
+    for value, _, _ in parts[1:]:  # a chain of two-input concatenations
+        right = value.source.tensor
+        assert right is not None
+        odt = smallest_qtype(
+            min(out.qtype.min, right.qtype.min), max(out.qtype.max, right.qtype.max)
+        )
+        cat = hw.ConcatStreams(
+            channels=(out.shape[-1], right.shape[-1]), idts=(out.qtype, right.qtype), odt=odt
+        )
+        out = ctx.emit(ctx.unique(node.name), cat, [out, right]).output
+    lo = np.concatenate([v.source.lo for v, _, _ in parts])
+    hi = np.concatenate([v.source.hi for v, _, _ in parts])
+    zero = np.concatenate([z for _, z, _ in parts])
+    scale = np.concatenate([s for _, _, s in parts])
+    rank = len(node.output.shape)
+    ctx.states[node.output.name] = Value(Source(lo, hi, out), Chain.start(zero, scale, rank))
+
+
+def _head(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarray, np.ndarray]:
+    """(value on a stream, zero, scale) with real value = (code - zero) * scale per channel;
+    a quantizer's own head when the chain has no further ops (bit-exact)."""
+    value = ctx.materialize(value)
+    if not value.chain.ops:
+        return value, value.chain.head.zero, value.chain.head.scale
+    value, m, c = affine_codes(ctx, value, who)
+    return value, -c / m, m
+
+
+def lower_resize(ctx: Lowering, node: Node) -> None:
+    op = node.op
+    assert isinstance(op, nn.Resize)
+    value = ctx.materialize(ctx.value(node.inputs[0]))
+    x = value.source.tensor
+    assert x is not None
+    up = hw.Upsample(channels=x.shape[-1], factor=op.factor, dt=x.qtype)
+    out = ctx.emit(ctx.unique(node.name), up, [x]).output
+    ctx.states[node.output.name] = replace(value, source=replace(value.source, tensor=out))
+
+
+def lower_transpose(ctx: Lowering, node: Node) -> None:
+    op = node.op
+    assert isinstance(op, nn.Transpose)
+    value = ctx.value(node.inputs[0], transposed=True)
+    if len(op.perm) == 2:
+        ctx.states[node.output.name] = value
+        return
+    if len(op.perm) != 4 or value.flat_from is not None:
+        raise FoldError(f"Transpose {op.perm} of a {len(op.perm)}-D tensor")
+    before = value.perm or (0, 1, 2, 3)
+    perm = tuple(before[p] for p in op.perm)
+    identity = perm == (0, 1, 2, 3)
+    ctx.states[node.output.name] = replace(ctx.materialize(value), perm=None if identity else perm)
 
 
 def lower_maxpool(ctx: Lowering, node: Node) -> None:
@@ -162,25 +241,21 @@ def lower_avgpool(ctx: Lowering, node: Node) -> None:
 
 
 def lower_reshape(ctx: Lowering, node: Node) -> None:
-    st = ctx.state(node.inputs[0])
     in_shape = ctx.source.tensor(node.inputs[0]).shape
     out_shape = node.output.shape
-    if isinstance(st, FloatInput):
-        if ctx.uses[node.inputs[0]] != 1 or st.tensor.name in ctx.hw:
-            raise FoldError("the float input is reshaped but also used elsewhere")
-        layout = "NC" if len(out_shape) == 2 else "ANY"
-        info = TensorInfo(st.tensor.name, out_shape, FLOAT32, layout)
-        ctx.states[node.output.name] = FloatInput(info)
+    value = ctx.materialize(ctx.value(node.inputs[0], transposed=True))
+    if len(in_shape) == 2 and out_shape == in_shape + (1, 1):  # a gate: the (N, C) stream
+        ctx.states[node.output.name] = replace(value, chain=value.chain.with_rank(4))
         return
     if len(in_shape) != 4 or len(out_shape) != 2:
         raise FoldError(f"reshape {in_shape} -> {out_shape} would reorder the stream")
-    value = ctx.materialize(ctx.value(node.inputs[0]))
-    _, ch, h, w = in_shape
-    if h * w > 1:
-        ctx.states[node.output.name] = replace(value, flat_from=(ch, h, w))
-        return
+    _, ch, h, w = value.stream_shape(in_shape)
     x = value.source.tensor
     assert x is not None
+    if h * w > 1 or value.perm is not None:
+        kept = replace(value, flat_from=(ch, h, w), perm=None, flat_perm=value.perm)
+        ctx.states[node.output.name] = kept
+        return
     flat = ctx.emit(ctx.unique(node.name), hw.Flatten(), [x]).output
     ctx.states[node.output.name] = Value(
         replace(value.source, tensor=flat), value.chain.with_rank(2)

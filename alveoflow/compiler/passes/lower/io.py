@@ -1,11 +1,4 @@
-"""The graph boundary: pixel/float inputs, and logits + top-k outputs.
-
-Inputs
-- UINT8 input (pixel model): the card takes uint8 NHWC pixels as they are (``PixelInput``);
-  the normalisation that follows folds into the first layer.
-- FLOAT32 input: stays float until its quantizer, which becomes ``QuantizeInput`` (host).
-  A model that first flattens its input (an MLP) gets the flattened (N, C*H*W) input;
-  ``meta["model_input_shape"]`` keeps the shape the QONNX model takes.
+"""The graph outputs: logits + top-k (the input is ``inputs``).
 
 Outputs (2-D, one row of class scores per image)
 - The final FC runs raw (no thresholds) with ``external_weights=True``; its real output is
@@ -19,33 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from alveoflow.compiler.ir import QType, TensorInfo, hw, smallest_qtype
+from alveoflow.compiler.ir import TensorInfo, hw, smallest_qtype
 from alveoflow.compiler.passes.lower.requant import affine_codes
-from alveoflow.compiler.passes.lower.state import FloatInput, Lowering, Source, Value
-from alveoflow.compiler.passes.streamline.chain import Chain, FoldError
+from alveoflow.compiler.passes.lower.state import Lowering, Value
+from alveoflow.compiler.passes.streamline.chain import FoldError
 
 TOPK = 5
 BIAS_TOL = 1e-6  # relative: the exported bias scale is a float32 product
-
-
-def setup_input(ctx: Lowering) -> None:
-    (inp,) = ctx.source.inputs
-    ctx.meta["model_input_shape"] = list(inp.shape)  # NCHW, as the QONNX model takes it
-    if inp.qtype.is_float:
-        ctx.states[inp.name] = FloatInput(inp)
-        ctx.meta["input_kind"] = "float"
-        return
-    if inp.qtype != QType.uint(8) or len(inp.shape) != 4:
-        raise FoldError(
-            f"graph input {inp.name} is {inp.qtype} {inp.shape}: only UINT8 NCHW "
-            "pixel input or FLOAT32 input is supported"
-        )
-    n, c, h, w = inp.shape
-    info = ctx.add_input(TensorInfo(inp.name, (n, h, w, c), inp.qtype, "NHWC"))
-    tensor = ctx.emit("pixel_input", hw.PixelInput(), [info]).output
-    source = Source(np.zeros(c, np.int64), np.full(c, 255, np.int64), tensor)
-    ctx.states[inp.name] = Value(source, Chain.start(np.zeros(c), np.ones(c), 4))
-    ctx.meta["input_kind"] = "pixels"
 
 
 def _uniform(values: np.ndarray) -> tuple[float, ...]:

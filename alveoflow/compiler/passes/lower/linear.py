@@ -26,9 +26,11 @@ from alveoflow.compiler.passes.streamline.chain import Chain, FoldError
 INT_TOL = 1e-6  # relative: exported constants are float32
 
 
-def _int_zero(z: np.ndarray, what: str) -> np.ndarray:
+def _int_zero(ctx: Lowering, z: np.ndarray, x: TensorInfo) -> np.ndarray:
     r = np.round(z)
     if not np.all(np.abs(z - r) <= INT_TOL * np.maximum(1.0, np.abs(z))):
+        if x.name == ctx.input_codes and ctx.source.meta.get("input_quant"):
+            raise FoldError(_grid_pad_message(ctx, z))
         shown = ", ".join(f"{v:g}" for v in z[:4])
         raise FoldError(
             f"zero padding needs the integer code of 0.0 in every input channel, but the "
@@ -36,6 +38,25 @@ def _int_zero(z: np.ndarray, what: str) -> np.ndarray:
             "123.675); bipolar (+1/-1) activations cannot be zero-padded (use padding=0)"
         )
     return r.astype(np.int64)
+
+
+def _grid_pad_message(ctx: Lowering, z: np.ndarray) -> str:
+    """Zero padding of the first conv on a declared grid where 0.0 is not a code."""
+    from alveoflow.compiler.config import InputQuant
+
+    grid = InputQuant.parse(ctx.source.meta["input_quant"])
+    bad = int(np.argmax(np.abs(z - np.round(z))))
+    x0 = (z[bad] - grid.zero_point) * grid.scale  # the input value that maps to 0.0
+    steps = max(1.0, float(np.floor(abs(z[bad] - grid.zero_point))))
+    better = abs(x0) / steps
+    name = grid.dtype.name.lower()
+    return (
+        f"zero padding needs the code of 0.0, but after the float ops before this conv 0.0 "
+        f"is the input value {x0:.9g}, which is code {z[bad]:.6g} of the declared grid "
+        f"{grid.to_text()} (channel {bad}), not an integer; declare a grid on which "
+        f"{x0:.9g} is a code, e.g. --input-quant {name}:{better:.10g}"
+        f"{f':{grid.zero_point}' if grid.zero_point else ''}, or give this conv padding=0"
+    )
 
 
 def _acc_range(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,9 +162,9 @@ def lower_conv(ctx: Lowering, node: Node) -> None:
         )
     zero = -c / m
     pads = tuple(op.pads)
-    pad_codes = _int_zero(zero, node.name) if any(pads) else np.round(zero).astype(np.int64)
     x = value.source.tensor
     assert x is not None
+    pad_codes = _int_zero(ctx, zero, x) if any(pads) else np.round(zero).astype(np.int64)
     lo, hi = value.source.lo, value.source.hi
     if any(pads):
         lo, hi = np.minimum(lo, pad_codes), np.maximum(hi, pad_codes)
@@ -197,7 +218,7 @@ def lower_linear(ctx: Lowering, node: Node) -> None:
     zero, lo, hi = -c / m, value.source.lo, value.source.hi
     if value.flat_from is not None:
         ch, h, wd = value.flat_from
-        w = w.reshape(-1, ch, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+        w = stream_columns(w, (ch, h, wd), value.flat_perm)
         zero, lo, hi = (np.tile(v, h * wd) for v in (zero, lo, hi))
         window = hw.SlidingWindow(channels=ch, kernel=(h, wd), dt=x.qtype)
         x = ctx.emit(ctx.unique(f"{node.name}.swg"), window, [x]).output
@@ -206,6 +227,19 @@ def lower_linear(ctx: Lowering, node: Node) -> None:
     k0 = w.astype(np.float64) @ zero
     s = m[0] * np.asarray(node.weights["weight_scale"], np.float64)
     _pending_value(ctx, node, x, w, op.wdt, False, acc_lo, acc_hi, k0, s, rank=2)
+
+
+def stream_columns(
+    w: np.ndarray, chw: tuple[int, int, int], perm: tuple[int, ...] | None
+) -> np.ndarray:
+    """Columns of ``w`` (one per element of the flattened image, in the order of the nn
+    tensor: NCHW, or NCHW transposed by ``perm``) reordered to the stream's (h, w, c)."""
+    index = np.arange(int(np.prod(chw))).reshape((1,) + chw)  # NCHW position of each element
+    nn_order = index.transpose(perm or (0, 1, 2, 3)).reshape(-1)
+    stream_order = index.transpose(0, 2, 3, 1).reshape(-1)
+    by_nchw = np.empty_like(w)
+    by_nchw[:, nn_order] = w
+    return by_nchw[:, stream_order]
 
 
 def _pending_value(

@@ -7,8 +7,10 @@ thresholds), or become a saturating ``AddStreams`` when that is what the functio
 ``Thresholding`` node on an existing stream (nothing when it is the identity).
 
 ``affine_codes``: consumers that need ``value = m * a + c`` (convs, pools, adds) get it;
-a chain ending in Relu (``max(m * a + c, 0)`` with an integer zero point) becomes a clamp of
-the codes by a ``Thresholding`` node, which is exact.
+a chain ending in Relu (``max(m * a + c, 0)`` with an integer zero point) or Clip becomes a
+clamp of the codes by a ``Thresholding`` node, which is exact. Dead channels (constant over
+the whole input range, e.g. a ReLU that is never positive, or a BatchNorm with zero gain)
+become a constant code 0 whose value is that constant.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import torch
 
 from alveoflow.compiler.ir import Node, QType, hw, nn, smallest_qtype
+from alveoflow.compiler.passes.lower.addmix import requantize_add
 from alveoflow.compiler.passes.lower.state import Lowering, Source, Value
 from alveoflow.compiler.passes.streamline.chain import Chain, FoldError, channel_view, per_channel
 from alveoflow.compiler.passes.streamline.thresholds import (
@@ -80,9 +83,27 @@ def _table(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.minimum(lo[None, :] + steps, hi[None, :])
 
 
+def _dead_channels(
+    m: np.ndarray, c: np.ndarray, constant: np.ndarray, dead: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dead channels: code 0 of value ``constant``, on the scale of the live channels (so a
+    conv reading them still has one input scale)."""
+    if not dead.any():
+        return m, c
+    live = m[~dead & (m != 0)]
+    m, c = m.copy(), c.copy()
+    m[dead] = live[0] if live.size else 1.0
+    c[dead] = constant[dead]
+    return m, c
+
+
 def requantize(ctx: Lowering, value: Value, spec: QuantSpec, name: str) -> Value:
     """Lower ``spec`` applied to ``value``; returns the Value of the quantized codes."""
     chain, src = value.chain, value.source
+    if src.pending is not None and src.pending.kind == "add2":
+        tensor, first, last = requantize_add(ctx, value, spec.codes, spec.lo, spec.hi, name)
+        out_chain = Chain.start(spec.zero, spec.scale, chain.rank)
+        return Value(Source(first, last, tensor), out_chain, value.flat_from)
     direction = chain.direction()
     if direction is None:
         raise FoldError(f"the function before the quantizer is not monotone: {chain.describe()}")
@@ -156,9 +177,19 @@ def affine_codes(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarr
     """(value on a materialized stream, m, c) with real value = m * code + c per channel."""
     value = ctx.materialize(value)
     lin = value.chain.linear()
-    if lin is not None:
+    if lin is not None and np.all(lin[0] != 0):
         return value, lin[0], lin[1]
     return _clamp(ctx, value, who)
+
+
+def _not_foldable(chain: Chain, who: str) -> FoldError:
+    smooth = [(k, n) for k, n in chain.nonlinear() if k == "Activation"]
+    if smooth:
+        return FoldError(
+            f"the activation {smooth[-1][1]} must be followed by a quantizer before {who} "
+            "(e.g. QuantSigmoid/QuantTanh, or a QuantIdentity after it)"
+        )
+    return FoldError(f"float arithmetic {chain.describe()} cannot fold into integers for {who}")
 
 
 def _clamp(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarray, np.ndarray]:
@@ -171,17 +202,20 @@ def _clamp(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarray, np
     m, c = pieces
     table = _table(src.lo, src.hi)
     real = chain.values(torch.from_numpy(table)).numpy()
+    dead = np.all(real == real[:1], axis=0)  # constant channels
     line = m[None, :] * table + c[None, :]
     tol = 1e-9 * (np.abs(line) + np.abs(c)[None, :] + np.abs(m)[None, :])
-    on_line = np.abs(real - line) <= tol
-    if np.any(m == 0) or not np.all(on_line.any(axis=0)):
-        raise FoldError(f"float arithmetic {chain.describe()} cannot fold into integers for {who}")
+    on_line = (np.abs(real - line) <= tol) | dead[None, :]
+    if not np.all(on_line.any(axis=0)):
+        raise _not_foldable(chain, who)
     lo_c = np.where(on_line, table, np.iinfo(np.int64).max).min(axis=0)
     hi_c = np.where(on_line, table, np.iinfo(np.int64).min).max(axis=0)
+    lo_c[dead], hi_c[dead] = 0, 0
     clamped = np.clip(table, lo_c, hi_c)
     expect = m[None, :] * clamped + c[None, :]
-    if not np.all(np.abs(real - expect) <= tol):
-        raise FoldError(f"float arithmetic {chain.describe()} is not a clamp for {who}")
+    if not np.all((np.abs(real - expect) <= tol)[:, ~dead]):
+        raise _not_foldable(chain, who)
+    m, c = _dead_channels(m, c, real[0], dead)
     lo_t, hi_t = torch.from_numpy(lo_c), torch.from_numpy(hi_c)
 
     def clamp(a: torch.Tensor) -> torch.Tensor:

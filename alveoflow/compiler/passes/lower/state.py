@@ -3,8 +3,15 @@
 Every real-valued nn tensor is represented as ``Value``: an integer ``Source`` (a hw tensor
 of codes, or a ``Pending`` accumulator whose producer is emitted only once we know whether
 thresholds follow) plus a ``Chain`` from those integers to the real values, per channel.
-A 4-D nn tensor (NCHW) maps to an NHWC hw stream; ``flat_from`` marks a 2-D value that is the
-NCHW flattening of a 4-D stream (its consumer must reorder weights to (h, w, c)).
+A 4-D nn tensor (NCHW) maps to an NHWC hw stream; ``perm`` marks a 4-D value that is that
+tensor transposed (a layout-only Transpose: only a Transpose back or a flatten may read it);
+``flat_from`` marks a 2-D value that is the flattening of a 4-D stream, in NCHW order or,
+with ``perm``, in the order of the transposed tensor (its consumer reorders weights to the
+stream's (h, w, c)).
+
+``FloatInput`` is the model's float input before it reaches integer codes: the layout (and,
+when the model quantizes its own input, the arithmetic) ops read so far become steps of the
+host's ``QuantizeInput`` (see ``io``).
 
 ``Lowering`` holds the hw nodes built so far, the ``Value`` of every nn tensor, and the
 quantizer map recorded in ``graph.meta["quant_map"]`` (nn Quant output -> hw tensor), which
@@ -56,13 +63,35 @@ class Value:
     source: Source
     chain: Chain
     flat_from: tuple[int, int, int] | None = None  # (C, H, W) of a flattened 4-D stream
+    perm: tuple[int, ...] | None = None  # the nn tensor is the stream's NCHW view transposed
+    flat_perm: tuple[int, ...] | None = None  # the image was transposed so before flattening
+
+    def stream_shape(self, nn_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The NCHW shape of the stream behind an nn tensor of ``nn_shape``."""
+        if self.perm is None:
+            return nn_shape
+        out = [0] * len(nn_shape)
+        for i, p in enumerate(self.perm):
+            out[p] = nn_shape[i]
+        return tuple(out)
 
 
 @dataclass(frozen=True)
 class FloatInput:
-    """The graph's float input: only a quantizer may consume it."""
+    """The model's float input after host ``steps`` (layout, arithmetic), now of ``shape``.
+
+    ``tensor`` is the hw graph input (the model's own input: float, its own shape); ``grid``
+    the declared input grid (``InputQuant``) or None; ``round_input``: off-grid input is
+    rounded, not rejected."""
 
     tensor: TensorInfo
+    shape: tuple[int, ...]
+    steps: tuple[tuple[str, tuple[float, ...]], ...] = ()
+    grid: Any = None
+    round_input: bool = False
+
+    def then(self, step: tuple[str, tuple[float, ...]], shape: tuple[int, ...]) -> FloatInput:
+        return replace(self, steps=self.steps + (step,), shape=tuple(shape))
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,7 @@ class Lowering:
         self.outputs: list[str] = []
         self.meta: dict[str, Any] = {}
         self.reserved = set(graph.outputs)  # graph outputs keep their names for DequantizeOutput
+        self.input_codes: str | None = None  # hw tensor of the input's codes (QuantizeInput)
         self.block = ""  # residual block of the nn node being lowered (``Node.block``)
         self._blocks = {n.name: n.block for n in graph.nodes}
 
@@ -126,15 +156,18 @@ class Lowering:
     def state(self, tensor: str) -> State:
         return self.states[tensor]
 
-    def value(self, tensor: str) -> Value:
-        """The Value of an nn tensor; pending sources of shared tensors are emitted raw."""
+    def value(self, tensor: str, transposed: bool = False) -> Value:
+        """The Value of an nn tensor; pending sources of shared tensors are emitted raw.
+        ``transposed``: the caller handles ``Value.perm`` (a Transpose or a flatten)."""
         st = self.states[tensor]
         if isinstance(st, Poisoned):
             raise PoisonedInput(st.cause)
-        if isinstance(st, FloatInput):
+        if isinstance(st, FloatInput):  # io.lower_float_input turns it into codes first
+            raise FoldError("consumes the float model input, which has no integer grid")
+        if st.perm is not None and not transposed:
             raise FoldError(
-                "consumes the float graph input directly: quantize the input first "
-                "(e.g. a QuantIdentity) or annotate it UINT8 for pixel input"
+                "reads a transposed tensor (a Transpose that changes the layout): only a "
+                "Transpose back or a flatten into a fully connected layer may read it"
             )
         if st.source.pending is not None and self.uses[tensor] > 1:
             st = self.materialize(st)
@@ -191,7 +224,7 @@ def unmapped(ctx: Lowering, node: Node, reason: str, downstream: bool) -> None:
     ``downstream``: ``reason`` is the name of the unmapped node this one depends on."""
     inputs = [ctx.hw[t] for t in _hw_names(ctx, node)]
     op = nn.Unmapped(
-        source_kind=node.op.kind,
+        source_kind=node.op.source_kind if isinstance(node.op, nn.Unmapped) else node.op.kind,
         reason=DOWNSTREAM + reason if downstream else reason,
         out_shapes=tuple(t.shape for t in node.outputs),
     )
@@ -207,6 +240,8 @@ def _hw_names(ctx: Lowering, node: Node) -> list[str]:
     names = []
     for t in node.inputs:
         st = ctx.states.get(t)
+        if isinstance(st, FloatInput) and st.tensor.name not in ctx.hw:
+            ctx.add_input(st.tensor)  # the placeholder reads the model input
         if isinstance(st, Poisoned | FloatInput):
             names.append(st.tensor.name)
         elif isinstance(st, Value) and st.source.tensor is not None:

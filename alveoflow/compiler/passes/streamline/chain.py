@@ -2,14 +2,16 @@
 
 A ``Chain`` describes how the real value of every element of channel ``c`` follows from an
 integer ``a`` (an accumulator or a code): a ``Head`` ``(a - zero[c]) * scale[c]`` followed by
-per-element nn ops (BatchNorm, Add/Sub/Mul/Div by constants, Relu) in graph order. It is
+per-element nn ops (BatchNorm, Add/Sub/Mul/Div by constants, and the non-decreasing
+functions Relu, Clip, Sigmoid, Tanh, LeakyRelu, HardSigmoid) in graph order. It is
 evaluated with the reference kernels themselves (``nn_kernels.apply_elementwise``) on
 tensors shaped like the original (rank 4: ``(K, C, 1, 1)``; rank 2: ``(K, C)``), so a value
 computed here is bit-for-bit the float64 evaluation of those ops.
 
 ``linear()`` is the affine summary ``value = m[c] * a + c0[c]`` when no op is non-linear;
 ``direction()`` is +1/-1 per channel for non-decreasing/non-increasing chains (``None`` when
-some op is not monotone, e.g. ``const / x``).
+some op is not monotone, e.g. ``const / x``): the non-decreasing functions never change the
+direction of the affine ops around them.
 """
 
 from __future__ import annotations
@@ -99,8 +101,12 @@ class Chain:
 
     def last_nonlinear(self) -> str:
         """Name of the last op that is not affine (where a clamp gets its name)."""
-        names = [name for op, _, name in self.ops if isinstance(op, nn.Relu)]
+        names = [name for op, _, name in self.ops if isinstance(op, MONOTONE)]
         return names[-1] if names else (self.ops[-1][2] if self.ops else "")
+
+    def nonlinear(self) -> list[tuple[str, str]]:
+        """(kind, node name) of every non-affine op, in order."""
+        return [(op.kind, name) for op, _, name in self.ops if isinstance(op, MONOTONE)]
 
     # -- evaluation ---------------------------------------------------------------------------
     def values(self, a: torch.Tensor) -> torch.Tensor:
@@ -108,18 +114,23 @@ class Chain:
         x = a.to(torch.float64).reshape(a.shape + (1,) * (self.rank - 2))
         zero = torch.from_numpy(channel_view(self.head.zero, self.rank))
         scale = torch.from_numpy(channel_view(self.head.scale, self.rank))
-        x = (x - zero) * scale
+        return self.apply(((x - zero) * scale).reshape(a.shape))
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """The ops (not the head) applied to real values ``x`` shaped (K, C)."""
+        y = x.to(torch.float64).reshape(x.shape + (1,) * (self.rank - 2))
         for op, w, _ in self.ops:
-            x = nn_kernels.apply_elementwise(op, x, w)
-        return x.reshape(a.shape)
+            y = nn_kernels.apply_elementwise(op, y, w)
+        return y.reshape(x.shape)
 
     # -- summaries ----------------------------------------------------------------------------
     def _compose(self, skip_relu: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """The affine ops composed (``skip_relu``: stepping over the monotone functions)."""
         m = self.head.scale.copy()
         c = -self.head.zero * self.head.scale
         for op, w, _ in self.ops:
             k = {key: v.numpy().reshape(-1) for key, v in w.items()}
-            if isinstance(op, nn.Relu):
+            if isinstance(op, MONOTONE):
                 if not skip_relu:
                     return None
             elif isinstance(op, nn.BatchNorm):
@@ -147,6 +158,9 @@ class Chain:
 
     def describe(self) -> str:
         return " -> ".join(["codes"] + [f"{op.kind}({name})" for op, _, name in self.ops])
+
+
+MONOTONE = (nn.Relu, nn.Clip, nn.Activation)  # non-decreasing per-element functions
 
 
 def _affine_step(
