@@ -52,6 +52,11 @@ def test_module_path_names():
     )
     assert names == ["relu", "relu.relu", "flatten", "conv_3", "layer1.0.add", "fc"]
     assert len(set(stable_names([("/a/Relu", "Relu")] * 3))) == 3
+    # a functional op called twice: a suffix, not a name that looks like a child module
+    assert stable_names([("/MaxPool", "MaxPool"), ("/MaxPool_1", "MaxPool")]) == [
+        "maxpool",
+        "maxpool_1",
+    ]
 
 
 def test_reads_our_export(small_resnet):

@@ -10,8 +10,9 @@ written ``parent.index`` (``layer3.2``, ``downsample.0``). We rebuild the full m
 
 Collisions are resolved deterministically: nodes that own a module (Conv, Gemm, MatMul,
 Quant, BipolarQuant, Trunc) are named first and get the bare path; others get
-``path.<optype>`` and, if still taken, a ``_<n>`` suffix. Arithmetic and reshaping ops,
-usually called inside a module's ``forward``, are always ``path.<optype>``
+``path.<optype>`` and, if still taken, a ``_<n>`` suffix (a functional op already named
+``path.<optype>`` goes straight to the suffix: ``maxpool``, ``maxpool_1``). Arithmetic and
+reshaping ops, usually called inside a module's ``forward``, are always ``path.<optype>``
 (``layer1.0.add``). A Brevitas quantizer used several times (``export_handler_1``) keeps
 its index as ``path_1``.
 """
@@ -75,8 +76,10 @@ def _clean(name: str) -> str:
 def stable_names(nodes: Sequence[tuple[str, str]]) -> list[str]:
     """Unique names for ``(onnx_name, op_type)`` pairs, in the same order."""
     wanted: list[str] = []
+    functional: list[bool] = []  # named path.<optype> already
     for index, (onnx_name, op_type) in enumerate(nodes):
         path, suffix = module_path(onnx_name)
+        functional.append(onnx_name.startswith("/") and (op_type in _FUNCTIONAL or not path))
         if onnx_name.startswith("/"):
             if op_type in _FUNCTIONAL or not path:
                 path = f"{path}.{op_type.lower()}" if path else op_type.lower()
@@ -92,7 +95,7 @@ def stable_names(nodes: Sequence[tuple[str, str]]) -> list[str]:
     order += [i for i, (_, t) in enumerate(nodes) if t not in _OWNERS]
     for i in order:
         name = wanted[i]
-        if name in taken:
+        if name in taken and not functional[i]:
             name = f"{wanted[i]}.{nodes[i][1].lower()}"
         n = 1
         base = name

@@ -1,0 +1,116 @@
+"""Networks written the way Brevitas users write them, compiled as a user would.
+
+Each zoo net (``zoo_nets``) is built from plain ``brevitas.nn`` layers, calibrated on random
+inputs, exported with Brevitas' own ``export_qonnx`` (no edits) and compiled through the
+public CLI (``alveoflow compile``, with ``--input-quant`` when the model does not quantize
+its own input). The lowered graph must agree code for code with the float64 evaluation of
+the QONNX graph on every quantized intermediate, its logits must equal that evaluation's,
+its top-1 must equal Brevitas' float32 forward, and ``alveoflow run`` (sim) on the float
+input must return the same logits (host quantization + card == the whole reference).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import golden_nets as gn
+import numpy as np
+import pytest
+import torch
+import zoo_nets
+
+from alveoflow import cli
+from alveoflow.compiler.config import InputQuant
+from alveoflow.compiler.frontend import from_qonnx
+from alveoflow.compiler.ir import hw, load_graph
+
+IMAGES = 8
+
+
+def _compile(case: zoo_nets.Case, onnx_path: Path, out: Path) -> None:
+    args = ["compile", str(onnx_path), "--out", str(out), "--no-plan", "--quiet"]
+    if case.input_quant:
+        args += ["--input-quant", case.input_quant]
+    assert cli.main(args) == 0
+
+
+def _run_sim(build: Path, x: np.ndarray, tmp: Path) -> np.ndarray:
+    np.save(tmp / "x.npy", x)
+    args = ["run", str(build), "--input", str(tmp / "x.npy"), "--output", str(tmp / "y.npy")]
+    assert cli.main(args + ["--backend", "sim", "--device", "cpu"]) == 0
+    return np.load(tmp / "y.npy")
+
+
+# Nets using hw ops whose estimate/codegen hooks are not written yet: the CLI build stops
+# after lowering. Strict, so the marks must go when the hooks land.
+NEEDS_HOOKS = {"se": "ChannelMul", "unet": "ConcatStreams/Upsample"}
+
+
+def _cases() -> list:
+    return [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"no estimate/codegen for {NEEDS_HOOKS[name]} yet"
+            ),
+        )
+        if name in NEEDS_HOOKS
+        else name
+        for name in sorted(zoo_nets.CASES)
+    ]
+
+
+def _model_and_inputs(case: zoo_nets.Case) -> tuple[torch.nn.Module, np.ndarray, np.ndarray]:
+    """The calibrated model, inputs and its float32 outputs (which must vary)."""
+    model = zoo_nets.make(case)
+    x = case.inputs(IMAGES, seed=7)
+    with torch.no_grad():
+        brevitas = model(torch.from_numpy(x)).numpy()
+    assert len(set(brevitas.argmax(1).tolist())) >= 3, "random weights gave degenerate outputs"
+    assert float(brevitas.std(axis=0).mean()) > 0.05 * float(np.abs(brevitas).mean())
+    return model, x, brevitas
+
+
+def _check(case, source, lowered, x: np.ndarray, brevitas: np.ndarray) -> np.ndarray:
+    """Every quantized intermediate and the logits equal the float64 evaluation; top-1
+    equals Brevitas'. Returns the logits."""
+    assert lowered.inputs[0].shape == source.inputs[0].shape  # the model's own float input
+    host = [n for n in lowered.nodes if isinstance(n.op, hw.QuantizeInput)]
+    assert len(host) == 1 and host[0].op.on_grid == (case.input_quant is not None)
+    cmp = gn.compare(source, lowered, x)
+    assert cmp.compared >= 2 and cmp.exact, {k: v for k, v in cmp.mismatches.items() if v}
+    np.testing.assert_array_equal(cmp.logits_hw, cmp.logits_ref)
+    np.testing.assert_array_equal(cmp.logits_hw.argmax(1), brevitas.argmax(1))
+    scale = np.abs(brevitas).max()
+    np.testing.assert_allclose(cmp.logits_hw, brevitas, rtol=1e-4, atol=1e-4 * scale)
+    return cmp.logits_hw
+
+
+def _source(case: zoo_nets.Case, onnx_path: Path):
+    grid = InputQuant.parse(case.input_quant) if case.input_quant else None
+    return from_qonnx(onnx_path, input_quant=grid)
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_zoo_net_is_bit_exact_through_the_cli(name, tmp_path):
+    case = zoo_nets.CASES[name]
+    model, x, brevitas = _model_and_inputs(case)
+    onnx_path = Path(zoo_nets.export(model, case, str(tmp_path / f"{name}.onnx")))
+    build = tmp_path / "build"
+    _compile(case, onnx_path, build)
+    logits = _check(case, _source(case, onnx_path), load_graph(build), x, brevitas)
+    np.testing.assert_array_equal(_run_sim(build, x, tmp_path), logits)
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_HOOKS))
+def test_zoo_net_lowers_bit_exact(name, tmp_path):
+    """The nets the CLI cannot build yet: compile steps frontend .. legalize."""
+    from alveoflow.compiler.config import BuildConfig
+    from alveoflow.compiler.pipeline import compile_qonnx
+
+    case = zoo_nets.CASES[name]
+    model, x, brevitas = _model_and_inputs(case)
+    onnx_path = Path(zoo_nets.export(model, case, str(tmp_path / f"{name}.onnx")))
+    grid = InputQuant.parse(case.input_quant) if case.input_quant else None
+    result = compile_qonnx(onnx_path, BuildConfig(input_quant=grid))
+    _check(case, _source(case, onnx_path), result.graph, x, brevitas)
