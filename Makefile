@@ -8,7 +8,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cat setup.py Makefile | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint setup data clean-venv
+.PHONY: demo test lint setup data tools clean-venv
 
 setup: $(STAMP)
 
@@ -25,10 +25,13 @@ $(STAMP): setup.py pyproject.toml Makefile
 data:
 	@bash scripts/install_data.sh
 
+tools:
+	@bash scripts/install_tools.sh
+
 demo: setup data
 	$(PY) -m alveoflow.demo
 
-test: setup data
+test: setup data tools
 	bash scripts/run_tests.sh $(PY) $(PYTEST_ARGS)
 
 lint: setup

@@ -44,6 +44,9 @@ setup(
     package_data={
         "alveoflow": [
             "hw/hls/include/*.hpp",
+            "hw/rtl/*.sv",
+            "hw/rtl/harness.cpp",
+            "hw/rtl/calibration.json",
             "hw/platforms/*.json",
             "hw/scripts/*",
             "compiler/codegen/templates/*",

@@ -8,7 +8,9 @@ name, relative to the folder the simulator or Yosys runs in). ``wrapper_sv(inst)
 of ``af_duplicate``) becomes a stream of its own, and a ``tlast`` becomes the top data bit
 (the word is one bit wider), so one generic C++ harness drives every module and Yosys
 synthesises exactly the module (the wrapper is wiring only). Probes (e.g. a FIFO's ``count``)
-are module outputs the harness records the peak of.
+are module outputs the harness records the peak of. ``pins`` are other ports passed through
+unchanged (``(port, "input" | "output", width)``; the combinational primitives the Yosys
+sweeps measure have only pins, and ``clocked=False``).
 
 Parameter values: ``int``, ``str`` (a Verilog string) or ``Bits(width, value)`` (a sized
 literal, for vectors wider than 32 bits such as the pad values of ``af_swg``).
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from alveoflow.errors import ConfigError
@@ -71,6 +73,8 @@ class Instance:
     probes: tuple[tuple[str, int], ...] = ()  # (module output port, width)
     ties: tuple[tuple[str, str], ...] = ()  # (module port, expression or "" for open)
     label: str = field(default="", compare=False)
+    pins: tuple[tuple[str, str, int], ...] = ()  # (port, "input" | "output", width)
+    clocked: bool = True
 
     @staticmethod
     def create(
@@ -82,6 +86,8 @@ class Instance:
         probes: Sequence[tuple[str, int]] = (),
         ties: Mapping[str, str] | None = None,
         label: str = "",
+        pins: Sequence[tuple[str, str, int]] = (),
+        clocked: bool = True,
     ) -> Instance:
         return Instance(
             module,
@@ -92,6 +98,8 @@ class Instance:
             tuple(probes),
             tuple((ties or {}).items()),
             label or module,
+            tuple(pins),
+            clocked,
         )
 
     def param(self, name: str) -> ParamValue:
@@ -110,20 +118,24 @@ class Instance:
         if unknown:
             raise ConfigError(f"{self.module} reads no file {sorted(unknown)}")
         merged.update(files)
-        return Instance(
-            self.module,
-            self.params,
-            self.inputs,
-            self.outputs,
-            tuple(sorted(merged.items())),
-            self.probes,
-            self.ties,
-            self.label,
+        return replace(self, files=tuple(sorted(merged.items())))
+
+    def with_file_prefix(self, prefix: str) -> Instance:
+        """The same instance with every file (and the parameters naming it) renamed
+        ``prefix + name``, so several instances can share a folder."""
+        names = {name for name, _ in self.files}
+        params = tuple(
+            (k, prefix + v if isinstance(v, str) and v in names else v) for k, v in self.params
         )
+        files = tuple((prefix + name, text) for name, text in self.files)
+        return replace(self, params=params, files=files)
 
     def structure_key(self) -> str:
         """Hash of everything a build depends on except file contents."""
-        text = repr((self.module, self.params, self.inputs, self.outputs, self.probes, self.ties))
+        text = repr(
+            (self.module, self.params, self.inputs, self.outputs, self.probes, self.ties, self.pins)
+        )
+        text += repr(self.clocked)
         text += repr([name for name, _ in self.files])
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -143,7 +155,7 @@ def literal(value: ParamValue) -> str:
 
 
 def _port_decls(inst: Instance) -> list[str]:
-    lines = ["input  logic ap_clk", "input  logic ap_rst_n"]
+    lines = ["input  logic ap_clk", "input  logic ap_rst_n"] if inst.clocked else []
     for s in inst.inputs:
         lines += [
             f"input  logic [{s.word_bits - 1}:0] {s.name}_tdata",
@@ -157,6 +169,7 @@ def _port_decls(inst: Instance) -> list[str]:
             f"input  logic {s.name}_tready",
         ]
     lines += [f"output logic [{w - 1}:0] probe_{name}" for name, w in inst.probes]
+    lines += [f"{way:6} logic [{w - 1}:0] {name}" for name, way, w in inst.pins]
     return lines
 
 
@@ -164,7 +177,7 @@ def _connections(inst: Instance) -> list[str]:
     groups: dict[str, list[Stream]] = {}
     for s in inst.inputs + inst.outputs:
         groups.setdefault(s.prefix, []).append(s)
-    conns = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"]
+    conns = [".ap_clk(ap_clk)", ".ap_rst_n(ap_rst_n)"] if inst.clocked else []
     for prefix, streams in groups.items():
         ordered = sorted(streams, key=lambda s: -(s.index or 0))  # highest slice first
         for sig in ("tdata", "tvalid", "tready"):
@@ -176,6 +189,7 @@ def _connections(inst: Instance) -> list[str]:
             conns.append(f".{prefix}_tlast({s.name}_tdata[{s.width}])")
     conns += [f".{name}(probe_{name})" for name, _ in inst.probes]
     conns += [f".{port}({expr})" for port, expr in inst.ties]
+    conns += [f".{name}({name})" for name, _, _ in inst.pins]
     return conns
 
 
@@ -185,14 +199,14 @@ def _part(s: Stream, sig: str) -> str:
     return f"{s.name}_{sig}"
 
 
-def wrapper_sv(inst: Instance) -> str:
-    """``af_top``: the instance with flat, uniformly named stream ports."""
+def wrapper_sv(inst: Instance, top: str = TOP) -> str:
+    """``af_top`` (or ``top``): the instance with flat, uniformly named stream ports."""
     ports = ",\n    ".join(_port_decls(inst))
     params = ",\n        ".join(f".{k}({literal(v)})" for k, v in inst.params)
     conns = ",\n        ".join(_connections(inst))
     return (
         f"// generated by alveoflow.hw.rtl.instance: {inst.label}\n"
-        f"module {TOP} (\n    {ports}\n);\n"
+        f"module {top} (\n    {ports}\n);\n"
         f"    {inst.module} #(\n        {params}\n    ) dut (\n        {conns}\n    );\n"
         "endmodule\n"
     )

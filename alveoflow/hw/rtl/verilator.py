@@ -165,6 +165,7 @@ def build(
 ) -> Model:
     """The cached model of ``inst`` (built now when missing)."""
     exe_tool = tools.require_tool("verilator", verilator)
+    _require_v5(exe_tool)
     root = Path(cache_dir) if cache_dir is not None else tools.cache_root() / "verilator"
     key = build_key(inst, exe_tool)
     final = root / key
@@ -191,6 +192,18 @@ def build(
 
 
 RUNTIME = ("verilated.o", "verilated_threads.o")
+
+
+def _require_v5(verilator: str) -> None:
+    """The harness uses Verilator 5's VerilatedContext API; 4.x cannot build it."""
+    version = tools.tool_version(verilator)
+    parts = version.split()
+    major = parts[1].split(".")[0] if len(parts) > 1 else ""
+    if not major.isdigit() or int(major) < 5:
+        raise ToolchainError(
+            f"{verilator} is '{version}'; the RTL harness needs Verilator 5 or newer "
+            "(Debian 12 / Ubuntu 24.04 package verilator, or a source build)"
+        )
 
 
 def _compile(inst: Instance, verilator: str, folder: Path, root: Path) -> None:

@@ -4,8 +4,9 @@
 -noiopad -noclkbuf -uram`` on ``af_top`` (the instance behind its wiring-only wrapper, with
 its ``$readmemh`` files) and parses ``stat -json`` into ``SynthResult.counts``:
 
-- ``lut``: LUT1..LUT6 cells, one each (Yosys does not pack two small LUTs into one LUT6 site
-  as Vivado may, so this counts LUT functions, an upper bound on sites), plus LUTs used as
+- ``lut``: LUT1..LUT6 and INV (a LUT1) cells, one each (Yosys does not pack two small LUTs
+  into one LUT6 site as Vivado may, nor absorb inverters into their neighbours, so this
+  counts LUT functions, an upper bound on sites; MUXF7/8/9 are not LUTs), plus LUTs used as
   memory: RAM32M/RAM64M and RAM32M16/RAM64M8 (4 and 8 LUTs), RAM32X1D/RAM64X1D (2),
   RAM128X1D (4), RAM256X1S (4), RAM32X1S/RAM64X1S (1), RAM128X1S (2), SRL16E/SRLC32E (1).
   ``lut_logic`` and ``lut_mem`` split the two.
@@ -35,7 +36,7 @@ from alveoflow.errors import ToolchainError
 from alveoflow.hw.rtl import tools
 from alveoflow.hw.rtl.instance import TOP, Instance, library_files, wrapper_sv, write_files
 
-LUTS = {**{f"LUT{i}": 1.0 for i in range(1, 7)}, "INV": 1.0}
+LUTS = {**{f"LUT{i}": 1.0 for i in range(1, 7)}, "INV": 1.0}  # INV is a LUT1
 LUT_MEMORY = {
     "RAM32M": 4.0,
     "RAM64M": 4.0,
@@ -56,10 +57,11 @@ FFS = {"FDRE": 1.0, "FDSE": 1.0, "FDCE": 1.0, "FDPE": 1.0, "LDCE": 1.0, "LDPE": 
 CARRIES = {"CARRY8": 1.0, "CARRY4": 0.5}
 BRAMS = {"RAMB36E2": 1.0, "RAMB18E2": 0.5}
 KEYS = ("lut", "ff", "carry", "bram36", "uram", "dsp")
+SYNTH = "synth_xilinx -family xcup -flatten -noiopad -noclkbuf -uram"
 SCRIPT = (
     "read_verilog -defer -sv {sources}\n"
     "hierarchy -check -top {top}\n"
-    "synth_xilinx -family xcup -flatten -noiopad -noclkbuf -uram -top {top}\n"
+    f"{SYNTH} -top {{top}}\n"
     "tee -q -o stat.json stat -json\n"
 )
 
