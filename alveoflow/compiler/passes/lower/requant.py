@@ -85,16 +85,23 @@ def _table(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 def _dead_channels(
     m: np.ndarray, c: np.ndarray, constant: np.ndarray, dead: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Dead channels: code 0 of value ``constant``, on the scale of the live channels (so a
-    conv reading them still has one input scale)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dead channels on the scale of the live ones (so a conv reading them still has one
+    input scale): the constant code ``constant / m`` with zero point 0 when that is an
+    integer (then 0.0 is a code too, for padding), else code 0 of value ``constant``.
+    Returns (m, c, code) with ``code`` the dead channels' constant code (0 elsewhere)."""
+    code = np.zeros(m.shape, np.int64)
     if not dead.any():
-        return m, c
+        return m, c, code
     live = m[~dead & (m != 0)]
     m, c = m.copy(), c.copy()
     m[dead] = live[0] if live.size else 1.0
-    c[dead] = constant[dead]
-    return m, c
+    steps = constant / m
+    whole = dead & (np.abs(steps - np.round(steps)) <= 1e-9 * np.maximum(1.0, np.abs(steps)))
+    code[whole] = np.round(steps[whole]).astype(np.int64)
+    c[whole] = 0.0
+    c[dead & ~whole] = constant[dead & ~whole]
+    return m, c, code
 
 
 def requantize(ctx: Lowering, value: Value, spec: QuantSpec, name: str) -> Value:
@@ -210,12 +217,12 @@ def _clamp(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarray, np
         raise _not_foldable(chain, who)
     lo_c = np.where(on_line, table, np.iinfo(np.int64).max).min(axis=0)
     hi_c = np.where(on_line, table, np.iinfo(np.int64).min).max(axis=0)
-    lo_c[dead], hi_c[dead] = 0, 0
     clamped = np.clip(table, lo_c, hi_c)
     expect = m[None, :] * clamped + c[None, :]
     if not np.all((np.abs(real - expect) <= tol)[:, ~dead]):
         raise _not_foldable(chain, who)
-    m, c = _dead_channels(m, c, real[0], dead)
+    m, c, code = _dead_channels(m, c, real[0], dead)
+    lo_c[dead], hi_c[dead] = code[dead], code[dead]
     lo_t, hi_t = torch.from_numpy(lo_c), torch.from_numpy(hi_c)
 
     def clamp(a: torch.Tensor) -> torch.Tensor:
