@@ -45,7 +45,7 @@ import numpy as np
 from alveoflow.compiler.codegen.cpp import signed_bits
 from alveoflow.compiler.ir import QType, hw
 from alveoflow.hw.rtl import ops, tools
-from alveoflow.hw.rtl.instance import RTL_DIR, Instance
+from alveoflow.hw.rtl.instance import RTL_DIR, Instance, ParamValue
 from alveoflow.hw.rtl.yosys import KEYS, SYNTH, SynthResult, synth
 
 OUT = RTL_DIR / "calibration.json"
@@ -89,7 +89,7 @@ def dot_instance(simd: int, wb: int, wkind: int, ib: int, ikind: int, mac: str) 
 
 def colsum_instance(simd: int, ib: int) -> Instance:
     cw = ib + max(simd - 1, 0).bit_length() + 1
-    params = {"SIMD": simd, "IB": ib, "IKIND": 0, "CW": cw}
+    params: dict[str, ParamValue] = {"SIMD": simd, "IB": ib, "IKIND": 0, "CW": cw}
     pins = [("x", "input", simd * ib), ("sum", "output", cw)]
     return Instance.create("af_colsum", params, [], [], pins=pins, clocked=False)
 
