@@ -12,6 +12,6 @@ __version__ = "0.1.0"
 def compile(*args, **kwargs):  # noqa: A001 - the public name mirrors torch.compile
     """Compile any Brevitas module for an Alveo card: ``alveoflow.compile(model, example_input,
     backend="auto", ...) -> AlveoModule``. Imported lazily so ``import alveoflow`` stays light."""
-    from alveoflow.runtime.api import compile as compile_module
+    from alveoflow.api import compile as compile_module
 
     return compile_module(*args, **kwargs)

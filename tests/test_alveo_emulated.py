@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.errors import DeviceError
 from alveoflow.runtime.backend import select_backend
 from alveoflow.runtime.backends.alveo.emulated import EmulatedPynq
-from alveoflow.runtime.backends.alveo.layout import write_build
-from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.build import open_build
 from alveoflow.runtime.module import AlveoModule
-from alveoflow.testing import lowered_cnn, lowered_resnet
+from alveoflow.runtime.packing import dequantize
+from alveoflow.testing import lowered_cnn, lowered_resnet, write_build
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +43,24 @@ def by_op(log, op):
     return [t for t in log if t.op == op]
 
 
+def kernel_xml_args(build_dir):
+    """The kernel's arguments as the generated kernel.xml declares them, in id order."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(build_dir / "vivado" / "kernel.xml").getroot()
+    args = sorted(root.iter("arg"), key=lambda a: int(a.get("id")))
+    return [(a.get("name"), a.get("addressQualifier"), a.get("port")) for a in args]
+
+
 def test_blocking_call_transactions(resnet_build):
     api = EmulatedPynq(resnet_build)
     x = pixels(3)
+    card = open_build(resnet_build).manifest.card
     with AlveoModule(resnet_build, "emulated", card_api=api) as module:
         assert module.backend_name == "emulated"
         dev = api.cards[0]
         setup = list(dev.log)
-        assert setup[0].op == "load_overlay" and setup[0].detail["xclbin"].endswith(".xclbin")
+        assert setup[0].op == "load_overlay" and setup[0].detail["xclbin"] == "None"
         allocs = by_op(setup, "allocate")
         fc = allocs[0].detail
         assert (fc["target"], fc["dtype"], fc["shape"]) == ("PLRAM0", "int8", (20, 64))
@@ -74,19 +84,39 @@ def test_blocking_call_transactions(resnet_build):
         assert run[0].detail == {"buffer": in_id, "offset": 0, "nbytes": 3 * 32 * 32 * 3}
         call = run[1].detail
         assert call["batch"] == 3
-        assert call["args"] == [
-            (in_id, "bank0"),
-            (top_id, "bank0"),
-            (log_id, "bank0"),
-            (fc["buffer"], "PLRAM0"),
-            3,
-        ]
+        # the host calls in the order the generated kernel.xml declares, not its own
+        by_name = {"input": (in_id, "bank0"), "topk": (top_id, "bank0"), "batch": 3}
+        by_name |= {"logits": (log_id, "bank0"), "fc_weights": (fc["buffer"], "PLRAM0")}
+        roles = {a.name: a.role for a in card.kernel_args}
+        declared = kernel_xml_args(resnet_build)
+        assert [n for n, _, _ in declared] == ["in", "out", "weightsmem", "numReps", "out_fc_dup_1"]
+        assert call["args"] == [by_name[roles[name]] for name, _, _ in declared]
         assert {run[2].detail["buffer"], run[3].detail["buffer"]} == {top_id, log_id}
         assert run[2].detail["nbytes"] in (3 * 5 * 4, 3 * 20 * 4)
     ref = reference(resnet_build, x)
     np.testing.assert_array_equal(topk.numpy(), ref["topk"])
     assert not dev.open_buffers  # close() freed everything
     assert dev.log[-1].op == "free_overlay"
+
+
+def test_card_refuses_a_manifest_that_disagrees_with_kernel_xml(resnet_build, tmp_path):
+    """The old host argument order (input, topk, logits, fc_weights, batch) against the
+    generated kernel: refused before any call, naming both orders."""
+    import json
+    import shutil
+
+    from alveoflow.compiler import buildfmt
+
+    copy = tmp_path / "b"
+    shutil.copytree(resnet_build, copy)
+    data = json.loads((copy / "manifest.json").read_text())
+    args = data["card"]["kernel_args"]
+    order = ["input", "topk", "logits", "fc_weights", "batch"]
+    data["card"]["kernel_args"] = sorted(args, key=lambda a: order.index(a["role"]))
+    (copy / "manifest.json").write_text(json.dumps(data))
+    assert buildfmt.read_manifest(copy).card is not None
+    with pytest.raises(DeviceError, match="kernel.xml declares"):
+        EmulatedPynq(copy)
 
 
 def test_logits_through_the_card_equal_reference(cnn_build):
@@ -127,58 +157,82 @@ def test_pipelined_run_rotates_buffer_sets(resnet_build):
     assert [w.detail["call"] for w in by_op(run, "wait")] == [s.detail["call"] for s in starts]
 
 
-def test_card_computes_with_the_uploaded_fc_weights(resnet_build, tmp_path):
-    graph = open_build(resnet_build).graph
-    corrupt = write_build(tmp_path / "b", graph, max_batch=4)
-    fc = np.load(corrupt / "fc_weights.npy")
-    np.save(corrupt / "fc_weights.npy", -fc)  # what the card holds now differs from the graph
+def test_fc_weights_from_another_build_are_refused(resnet_build, tmp_path):
+    import shutil
+
+    from alveoflow.errors import ConfigError
+
+    corrupt = tmp_path / "b"
+    shutil.copytree(resnet_build, corrupt)
+    fc = np.load(corrupt / "weights" / "fc_weights.npy")
+    np.save(corrupt / "weights" / "fc_weights.npy", -fc)
+    with pytest.raises(ConfigError, match="does not belong to this build"):
+        AlveoModule(corrupt, "emulated")
+
+
+def _card_buffers(api, build_dir, fc_values=None):
+    card = open_build(build_dir).manifest.card
+    dev = api.devices()[0]
+    ol = api.overlay(card.xclbin, dev)
+    fc = api.allocate((20, 64), np.int8, target=ol.PLRAM0)
+    fc[...] = np.load(build_dir / "weights" / "fc_weights.npy") if fc_values is None else fc_values
+    fc.sync_to_device()
+    inp = api.allocate((4, 32, 32, 3), np.uint8, target=ol.bank0)
+    top = api.allocate((4, 5), np.uint32, target=ol.bank0)
+    lg = api.allocate((4, 20), np.int32, target=ol.bank0)
+    return ol, getattr(ol, card.compute_unit), fc, inp, top, lg
+
+
+def test_card_computes_with_the_uploaded_fc_weights(resnet_build):
+    """The card uses the FC weights in its own memory, not the build's: negated weights
+    give other logit codes than the build's weights on the same images."""
+    fc = np.load(resnet_build / "weights" / "fc_weights.npy")
     x = pixels(4, seed=2)
-    with AlveoModule(corrupt, "emulated") as module:
-        bad = module.run_outputs(x)
-    ref = reference(resnet_build, x)
-    assert not np.array_equal(bad["logits"].numpy(), ref["logits"])
+    codes = []
+    for weights in (fc, -fc):
+        api = EmulatedPynq(resnet_build)
+        _, kernel, fcbuf, inp, top, lg = _card_buffers(api, resnet_build, weights)
+        inp[...] = x.numpy()
+        inp.sync_to_device()
+        kernel.call(inp, top, fcbuf, 4, lg)
+        lg.sync_from_device()
+        codes.append(np.array(lg))
+    with AlveoModule(resnet_build, "sim") as module:
+        raw = module.run_numpy(x.numpy())["logits"]
+    scale = open_build(resnet_build).plan.output("logits")
+    np.testing.assert_array_equal(dequantize(codes[0], scale.scale, scale.shift), raw)
+    assert not np.array_equal(codes[0], codes[1])
 
 
 def test_kernel_checks_banks_and_batch(resnet_build):
     api = EmulatedPynq(resnet_build)
-    dev = api.devices()[0]
-    ol = api.overlay(api.build.manifest.card.xclbin, dev)
+    ol, kernel, good_fc, inp, top, lg = _card_buffers(api, resnet_build)
     fc = api.allocate((20, 64), np.int8, target=ol.bank1)  # design reads PLRAM0
-    inp = api.allocate((4, 32, 32, 3), np.uint8, target=ol.bank0)
-    top = api.allocate((4, 5), np.uint32, target=ol.bank0)
-    lg = api.allocate((4, 20), np.int32, target=ol.bank0)
-    kernel = ol.alveoflow_1
     with pytest.raises(DeviceError, match="fc_weights buffer is in bank1"):
-        kernel.call(inp, top, lg, fc, 1)
-    good_fc = api.allocate((20, 64), np.int8, target=ol.PLRAM0)
+        kernel.call(inp, top, fc, 1, lg)
     with pytest.raises(DeviceError, match="batch 5 exceeds"):
-        kernel.call(inp, top, lg, good_fc, 5)
+        kernel.call(inp, top, good_fc, 5, lg)
     with pytest.raises(DeviceError, match="not a whole card buffer"):
-        kernel.call(inp[:2], top, lg, good_fc, 2)
+        kernel.call(inp[:2], top, good_fc, 2, lg)
     with pytest.raises(DeviceError, match="takes 5 arguments"):
         kernel.call(inp, top, lg, 1)
+    with pytest.raises(DeviceError, match="numReps .* must be a positive int"):
+        kernel.call(inp, top, good_fc, lg, 1)  # the old host order: a buffer where numReps is
 
 
 def test_missing_sync_is_visible(resnet_build):
     """The emulated card reads only what was synced: an unsynced input is garbage."""
     api = EmulatedPynq(resnet_build)
-    dev = api.devices()[0]
-    ol = api.overlay(api.build.manifest.card.xclbin, dev)
-    fc = api.allocate((20, 64), np.int8, target=ol.PLRAM0)
-    fc[...] = np.load(resnet_build / "fc_weights.npy")
-    fc.sync_to_device()
-    inp = api.allocate((4, 32, 32, 3), np.uint8, target=ol.bank0)
-    top = api.allocate((4, 5), np.uint32, target=ol.bank0)
-    lg = api.allocate((4, 20), np.int32, target=ol.bank0)
+    _, kernel, fc, inp, top, lg = _card_buffers(api, resnet_build)
     x = pixels(1, seed=5)
     expected = reference(resnet_build, x)["topk"]
     inp[:1] = x.numpy()
-    ol.alveoflow_1.call(inp, top, lg, fc, 1)  # input never synced: the card reads 0xA5 bytes
+    kernel.call(inp, top, fc, 1, lg)  # input never synced: the card reads 0xA5 bytes
     top.sync_from_device()
     garbage = np.array(top[:1])
     assert not np.array_equal(garbage, expected)
     inp[:1].sync_to_device()
-    ol.alveoflow_1.call(inp, top, lg, fc, 1)
+    kernel.call(inp, top, fc, 1, lg)
     np.testing.assert_array_equal(top[:1], garbage)  # host copy stale until synced back
     top[:1].sync_from_device()
     np.testing.assert_array_equal(top[:1], expected)
@@ -223,10 +277,25 @@ def test_alveo_without_pynq(resnet_build, monkeypatch):
         select_backend("alveo", open_build(resnet_build))
 
 
-def test_auto_prefers_a_present_card(resnet_build, caplog):
+def test_auto_picks_the_card_only_once_linked(resnet_build, tmp_path, caplog):
+    import shutil
+
+    from alveoflow.compiler.buildfmt import update_manifest
+
     api = EmulatedPynq(resnet_build)
     with caplog.at_level(logging.WARNING):
         module = AlveoModule(resnet_build, "auto", card_api=api)
+    assert "chose 'sim' (the build has no linked xclbin)" in caplog.text
+    assert module.backend_name == "sim"
+    module.close()
+    linked = tmp_path / "linked"
+    shutil.copytree(resnet_build, linked)
+    card = open_build(linked).manifest.raw["card"]
+    update_manifest(linked, {"card": {**card, "xclbin": "resnet18.xclbin"}})
+    api = EmulatedPynq(linked)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        module = AlveoModule(linked, "auto", card_api=api)
     assert "chose 'alveo'" in caplog.text
     assert module.backend_name == "emulated" and len(api.cards[0].log) > 0
     module.close()

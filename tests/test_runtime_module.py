@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from alveoflow.errors import ConfigError, DeviceError
-from alveoflow.runtime.backends.alveo.layout import write_build
 from alveoflow.compiler.semantics.executor import run_graph
+from alveoflow.errors import ConfigError, DeviceError
 from alveoflow.runtime.build import open_build
 from alveoflow.runtime.module import AlveoModule
-from alveoflow.testing import lowered_cnn, lowered_mlp, lowered_resnet
+from alveoflow.testing import lowered_cnn, lowered_mlp, lowered_resnet, write_build
 
 GRAPHS = {
     "mlp": lambda: lowered_mlp((48, 32, 10), seed=2),
@@ -147,14 +146,21 @@ def test_unknown_and_unavailable_backends(builds):
         AlveoModule(builds["mlp"], "sim", devices=[0, 0])
 
 
-def test_build_without_card_section(tmp_path):
-    build = write_build(tmp_path, GRAPHS["mlp"](), card=False)
-    with AlveoModule(build, "sim") as module:
-        assert module.max_batch is None
-    with pytest.raises(ConfigError, match="no 'card' section"):
-        from alveoflow.runtime.backends.alveo.host import AlveoBackend
+def test_unlinked_build_needs_no_xclbin_except_on_a_card(builds):
+    """Every build describes its kernel; only a linked one names an xclbin, and a real card
+    needs one (the emulated card runs the kernel as kernel.xml describes it)."""
+    from alveoflow.runtime.backends.alveo.host import AlveoBackend
 
-        AlveoBackend(open_build(build), api=object())
+    class OneCard:
+        def devices(self):
+            return [type("Device", (), {"name": "xilinx_u250_gen3x16_xdma"})()]
+
+    build = open_build(builds["mlp"])
+    assert build.manifest.card is not None and build.manifest.card.xclbin is None
+    with pytest.raises(ConfigError, match="no linked bitstream"):
+        AlveoBackend(build, api=OneCard())
+    with AlveoModule(builds["mlp"], "emulated") as module:
+        assert module.backend_name == "emulated"
 
 
 def test_cppsim_unavailable_is_a_clear_error(builds, monkeypatch):

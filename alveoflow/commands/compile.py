@@ -1,118 +1,119 @@
-"""``alveoflow compile MODEL.onnx --out BUILD_DIR``: QONNX -> lowered graph + manifest.
+"""``alveoflow compile MODEL.onnx --out BUILD_DIR``: every build step, into a build directory.
 
-Writes ``graph.json`` + ``graph.npz`` (the lowered hardware graph) and ``manifest.json``
-into BUILD_DIR. Everything is first written to a temporary folder next to BUILD_DIR and
-then moved in (``manifest.json`` last), so an error leaves nothing half-written. Prints a
-per-layer table and a one-line summary.
+Runs ``compiler.pipeline.build`` with a ``BuildConfig`` made from the options: the lowered
+graph, the folding plan, the FIFO depths, the design, its report and its generated sources
+and scripts, written by ``compiler.buildfmt`` (staged next to BUILD_DIR and moved in,
+``manifest.json`` last, so an error leaves nothing half-written; a folder holding files
+alveoflow did not write is refused). Prints a per-layer table, a one-line summary and the
+estimate; with a terminal, a progress line per step.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 from alveoflow.compiler.ir import Graph
-from alveoflow.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compile",
-        help="compile a QONNX model into a lowered integer dataflow graph",
+        help="compile a QONNX model into a build directory (graph, design, sources)",
         description=(
             "Read a QONNX model (from `alveoflow export`, Brevitas or qonnx), fold BatchNorm, "
-            "scales and activations into integer thresholds, lower it to hardware operators "
-            "and write BUILD_DIR/graph.json, graph.npz and manifest.json. Unsupported layers "
-            "are reported together in one error that names each node."
+            "scales and activations into integer thresholds, lower it to hardware operators, "
+            "fold it for the card, size its FIFOs, and write BUILD_DIR: the graph, the "
+            "design and its estimate (report.json), the HLS sources and the build scripts. "
+            "Unsupported layers are reported together in one error that names each node."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("model", type=Path, help="QONNX (.onnx) file to compile")
     parser.add_argument("--out", type=Path, required=True, help="build directory to write")
     parser.add_argument(
-        "--dump-passes",
-        action="store_true",
-        help="also write every intermediate graph to BUILD_DIR/passes/NN_<pass>.json/.npz "
-        "(written as the passes run, so they are there even when compilation fails)",
+        "--input-quant",
+        metavar="DTYPE:SCALE[:ZERO_POINT]",
+        help="the integer grid of a float model input: the input is SCALE*(code-ZERO_POINT) "
+        "for codes of DTYPE, e.g. int8:0.0078740157, uint8:0.0039215686, int4:0.125, bipolar",
     )
     parser.add_argument("--platform", default="u250", help="target card (u250, u280, u55c, u50)")
     parser.add_argument(
         "--target-fps", default="max", help="frames per second to fold for, or 'max'"
     )
-    parser.add_argument("--clock-mhz", type=float, default=250.0, help="kernel clock")
+    parser.add_argument("--clock-mhz", default="250", help="kernel clock in MHz")
     parser.add_argument(
-        "--no-plan", action="store_true", help="skip folding, FIFO sizing and report.json"
+        "--hw", default="hls", choices=("hls", "rtl"), help="hardware flavour to generate"
+    )
+    parser.add_argument("--max-batch", type=int, default=1000, help="frames the card buffers hold")
+    parser.add_argument(
+        "--no-plan",
+        action="store_true",
+        help="no folding search or FIFO sizing: the graph's own folding, one SLR",
+    )
+    parser.add_argument(
+        "--dump-passes",
+        action="store_true",
+        help="also write every intermediate to BUILD_DIR.passes/NN_<step>.json/.npz "
+        "(as the steps run, so they are there even when compilation fails)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from alveoflow.compiler.pipeline import compile_build
+def config_of(args: argparse.Namespace) -> object:
+    from alveoflow.compiler.config import BuildConfig
 
-    start = time.perf_counter()
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
-        stage = Path(tmp)
-        result = compile_build(
-            args.model,
-            stage,
-            dump_dir=out / "passes" if args.dump_passes else None,
-            platform=args.platform,
-            target_fps=_target(args.target_fps),
-            clock_mhz=args.clock_mhz,
-            plan=not args.no_plan,
-        )
-        _move_into(stage, out)
-    if not args.quiet:
-        print(layer_table(result.graph))
-    print(summary_line(result.graph, time.perf_counter() - start, out))
-    if not args.no_plan:
-        print(estimate_line(out / "report.json"))
-    return 0
-
-
-def _target(text: str) -> str | float:
-    if text == "max":
-        return text
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"--target-fps must be a number or 'max', got {text!r}") from None
-    if value <= 0:
-        raise ConfigError(f"--target-fps must be positive, got {value}")
-    return value
-
-
-def estimate_line(report_path: Path) -> str:
-    """One line of the folding estimate in ``report.json``."""
-    import json
-
-    est = json.loads(report_path.read_text())["estimate"]
-    res = est["resources"]["total"]
-    fits = "within limits" if est.get("within_limits", True) else "OVER LIMITS"
-    return (
-        f"estimate @ {est['clock_mhz']:.0f} MHz: {est['fps']:,.0f} FPS, batch-1 latency "
-        f"{est['latency_ms']:.3f} ms, {res['lut'] / 1e3:,.0f}k LUT, {res['bram36']:,.0f} BRAM36, "
-        f"{res['uram']:,.0f} URAM, {res['dsp']:,.0f} DSP ({fits}); see report.json"
+    return BuildConfig.from_mapping(
+        {
+            "platform": args.platform,
+            "target_fps": args.target_fps,
+            "clock_mhz": args.clock_mhz,
+            "input_quant": args.input_quant,
+            "hw": args.hw,
+            "max_batch": args.max_batch,
+            "plan": not args.no_plan,
+            "dump_dir": out.with_name(out.name + ".passes") if args.dump_passes else None,
+        }
     )
 
 
-def _move_into(stage: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(stage, out)
-        stage.mkdir()  # TemporaryDirectory cleans up a folder at its old name
-        return
-    names = sorted(p.name for p in stage.iterdir() if p.is_file())
-    names.sort(key=lambda n: n == "manifest.json")  # last: a reader never sees a stale graph
-    for name in names:
-        os.replace(stage / name, out / name)
+def run(args: argparse.Namespace) -> int:
+    from alveoflow.compiler.pipeline import build
+
+    start = time.perf_counter()
+    config = config_of(args)
+    progress = _progress if sys.stderr.isatty() and not args.quiet else None
+    result = build(args.model, config, args.out, progress=progress)  # type: ignore[arg-type]
+    graph = result.folded or result.graph
+    assert graph is not None
+    if not args.quiet:
+        print(layer_table(graph))
+    print(summary_line(graph, time.perf_counter() - start, Path(args.out)))
+    if result.report is not None:
+        print(estimate_line(result.report))
+    return 0
+
+
+def _progress(step: str, seconds: float) -> None:
+    print(f"  {step:<16} {seconds:6.2f} s", file=sys.stderr)
+
+
+def estimate_line(report: dict) -> str:
+    """One line of the design's estimate (``report.json``)."""
+    est = report["estimate"]
+    res = est["resources"]["total"]
+    fits = "within limits" if est.get("within_limits", True) else "OVER LIMITS"
+    latency = est.get("latency_ms")
+    lat = f", batch-1 latency {latency:.3f} ms" if latency is not None else ""
+    return (
+        f"estimate @ {est['clock_mhz']:.0f} MHz: {est['fps']:,.0f} FPS{lat}, "
+        f"{res['lut'] / 1e3:,.0f}k LUT, {res['bram36']:,.0f} BRAM36, "
+        f"{res['uram']:,.0f} URAM, {res['dsp']:,.0f} DSP ({fits}); see report.json"
+    )
 
 
 def _bits(node_row: dict) -> str:

@@ -107,8 +107,8 @@ def host_plan(graph: Graph) -> HostPlan:
     """Split ``graph`` into host prefix, card part and host suffix."""
     if len(graph.inputs) != 1:
         raise ConfigError(f"the runtime needs a graph with one input, got {len(graph.inputs)}")
-    stage = _input_stage(graph)
-    outputs = tuple(_output_stage(graph, name) for name in graph.outputs)
+    stage = input_stage(graph)
+    outputs = output_stages(graph)
     card_outs = tuple(dict.fromkeys(o.card.name for o in outputs))
     card_nodes = [n for n in graph.nodes if not n.op.on_host]
     host_mid = [
@@ -123,7 +123,13 @@ def host_plan(graph: Graph) -> HostPlan:
     return HostPlan(stage, outputs, card_graph, external[0] if external else None)
 
 
-def _input_stage(graph: Graph) -> InputStage:
+def output_stages(graph: Graph) -> tuple[OutputStage, ...]:
+    """What the host does with each graph output (cheap: no card graph is built)."""
+    return tuple(_output_stage(graph, name) for name in graph.outputs)
+
+
+def input_stage(graph: Graph) -> InputStage:
+    """What the host does to the user's input (cheap: no card graph is built)."""
     user = graph.inputs[0]
     first = [n for n in graph.consumers(user.name)]
     host = [n for n in first if n.op.on_host]

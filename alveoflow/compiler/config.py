@@ -132,7 +132,12 @@ class BuildConfig:
     hw: HwFlavour = HwFlavour.HLS
     """Hardware flavour the design is rendered as."""
     plan: bool = True
-    """Fold, size FIFOs and estimate; False stops after legalize (graph and manifest only)."""
+    """Search the folding and size the FIFOs; False keeps the graph's own folding, every unit
+    in the I/O SLR and default FIFO depths (the design is still built and emitted)."""
+    max_batch: int = 1000
+    """Frames the card's input and output buffers hold (the host's buffer sets)."""
+    csim_variant: bool = True
+    """Also emit the network refolded for fast C simulation (``cppsim/csim/``)."""
     dump_dir: Path | None = None
     """Write every intermediate (graphs, plan, design) here as the steps run."""
 
@@ -147,6 +152,8 @@ class BuildConfig:
             raise ConfigError(
                 f"target FPS must be a positive number or 'max', got {self.target_fps}"
             )
+        if not (isinstance(self.max_batch, int) and self.max_batch >= 1):
+            raise ConfigError(f"max_batch must be a positive integer, got {self.max_batch!r}")
         if not isinstance(self.hw, HwFlavour):
             object.__setattr__(self, "hw", parse_hw(str(self.hw)))
 
@@ -189,6 +196,8 @@ class BuildConfig:
             "overrides": {k: dict(v) for k, v in self.overrides.items()},
             "hw": self.hw.value,
             "plan": self.plan,
+            "max_batch": self.max_batch,
+            "csim_variant": self.csim_variant,
         }
 
 

@@ -3,7 +3,9 @@
 ``check_exportable(model)`` walks the module tree before anything is traced and raises one
 ``ExportError`` that names every layer alveoflow cannot export (a float ``nn.Conv2d`` or
 ``nn.Linear``, a Brevitas layer with its weight quantizer disabled, or a module type the
-compiler does not know). ``check_graph(model_wrapper)`` verifies the exported graph: every
+compiler does not know). Packages with modules of their own that export to supported ops
+(``alveoflow.qnn``'s ``PixelNorm``) add them with ``register_exportable``; this module
+imports no model package. ``check_graph(model_wrapper)`` verifies the exported graph: every
 Conv/Gemm/MatMul weight is produced by a ``Quant``/``BipolarQuant`` node.
 """
 
@@ -34,10 +36,18 @@ WEIGHT_OPS = ("Conv", "Gemm", "MatMul")
 QUANT_OPS = ("Quant", "BipolarQuant")
 
 
-def _is_known_fixed_op(module: nn.Module) -> bool:
-    from alveoflow.qnn.resnet import PixelNorm  # local: export must not require qnn at import
+_REGISTERED: list[type] = []
 
-    return isinstance(module, PixelNorm)
+
+def register_exportable(*module_types: type) -> None:
+    """Declare leaf module types that export to ops the compiler supports."""
+    for t in module_types:
+        if t not in _REGISTERED:
+            _REGISTERED.append(t)
+
+
+def _is_known_fixed_op(module: nn.Module) -> bool:
+    return isinstance(module, tuple(_REGISTERED))
 
 
 def _problem(name: str, module: nn.Module) -> str | None:

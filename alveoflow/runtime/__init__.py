@@ -1,15 +1,15 @@
-"""The runtime: a build directory behind a ``torch.nn.Module``.
+"""The runtime: a build directory behind a ``torch.nn.Module``. It only reads build
+directories (``compiler.buildfmt``); making them is ``alveoflow.api``/``alveoflow compile``.
 
 - ``AlveoModule`` (``module``): forward/topk on a backend, scale-out over several cards;
-- ``compile``/``to_alveo`` (``api``): Brevitas module -> cached build -> ``AlveoModule``;
 - ``packing``: the pure host stages (quantise, pack, unpack, dequantise, top-k);
-- ``backend``: the backend protocol and ``select_backend`` (sim, cppsim, alveo, emulated);
-- ``manifest``/``build``: validated loading of a build directory;
-- ``backends.alveo``: the PYNQ host driver and the emulated card;
+- ``backend``: the backend protocol, the registry of backend factories and
+  ``select_backend`` (sim, cppsim, alveo, emulated);
+- ``build``: validated, hash-checked loading of a build directory;
+- ``backends.alveo``: the PYNQ host driver, the kernel contract and the emulated card;
 - ``power``/``bench``: power rails, sampling, and the benchmark behind ``alveoflow bench``.
 """
 
-from alveoflow.runtime.api import compile, to_alveo
 from alveoflow.runtime.module import AlveoModule
 
-__all__ = ["AlveoModule", "compile", "to_alveo"]
+__all__ = ["AlveoModule"]

@@ -1,9 +1,10 @@
 """An opened build directory: manifest + lowered graph + host/card split, checked together.
 
-``open_build(build_dir)`` reads ``manifest.json`` (validated by ``runtime.manifest``) and
-``graph.json``/``graph.npz`` (the lowered graph), splits the graph into host and card parts
-(``runtime.packing.host_plan``) and checks that the manifest's input and outputs describe
-the same tensors as the graph. A mismatch is a ``ConfigError`` asking to recompile.
+``open_build(build_dir)`` reads ``manifest.json`` (validated by ``compiler.buildfmt``) and
+the lowered graph (its files hash-checked against the manifest), splits the graph into host
+and card parts (``compiler.boundary.host_plan``) and checks that the manifest's input and
+outputs describe the same tensors as the graph. A mismatch is a ``ConfigError`` asking to
+recompile. The runtime only reads build directories.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from alveoflow.compiler.ir import Graph, load_graph
+from alveoflow.compiler.boundary import HostPlan, host_plan
+from alveoflow.compiler.buildfmt import Manifest, load_build_graph, read_manifest
+from alveoflow.compiler.ir import Graph
 from alveoflow.errors import ConfigError
-from alveoflow.runtime.manifest import Manifest, load_manifest
-from alveoflow.runtime.packing import HostPlan, host_plan
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class Build:
 
 def open_build(build_dir: str | os.PathLike[str]) -> Build:
     folder = Path(build_dir)
-    manifest = load_manifest(folder)
-    graph = load_graph(folder)
+    manifest = read_manifest(folder)
+    graph = load_build_graph(manifest)
     plan = host_plan(graph)
     check_consistent(manifest, plan)
     return Build(folder, manifest, graph, plan)

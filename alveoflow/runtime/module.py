@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from alveoflow.errors import ConfigError, DeviceError
-from alveoflow.runtime.backend import Backend, select_backend
+from alveoflow.runtime.backend import Backend, BackendOptions, select_backend
 from alveoflow.runtime.build import Build, open_build
 from alveoflow.runtime.packing import pack_input, topk_indices, unpack_outputs
 
@@ -58,6 +58,7 @@ class AlveoModule(nn.Module):
         sim_device: str = "auto",
         buffers: int = 3,
         max_batch: int | None = None,
+        kernel: str = "sim",
     ) -> None:
         super().__init__()
         self.build: Build = open_build(build_dir)
@@ -67,18 +68,12 @@ class AlveoModule(nn.Module):
         if backend == "emulated" and card_api is None:
             from alveoflow.runtime.backends.alveo.emulated import EmulatedPynq
 
-            card_api = EmulatedPynq(self.build.dir, cards=max(indices) + 1)
+            card_api = EmulatedPynq(self.build.dir, cards=max(indices) + 1, kernel=kernel)
         self._shards: list[_Shard] = []
         try:
             for index in indices:
-                chosen = select_backend(
-                    backend,
-                    self.build,
-                    device_index=index,
-                    card_api=card_api,
-                    sim_device=sim_device,
-                    buffers=buffers,
-                )
+                options = BackendOptions(index, card_api, sim_device, buffers, kernel)
+                chosen = select_backend(backend, self.build, options)
                 self._shards.append(_Shard(chosen))
                 backend = chosen.name  # 'auto' is decided once, for every card
         except BaseException:

@@ -2,9 +2,11 @@
 
 ``graphs``: seeded builders of random but valid *lowered* hardware graphs (hw ops only,
 NHWC, integer codes) for tests and benchmarks of the executor, folding, estimates, FIFO
-sizing and code generation.
+sizing and code generation. ``builds.write_build``: a build directory of such a graph, made
+by the real pipeline.
 """
 
+from alveoflow.testing.builds import write_build
 from alveoflow.testing.graphs import (
     lowered_cnn,
     lowered_depthwise,
@@ -12,4 +14,4 @@ from alveoflow.testing.graphs import (
     lowered_resnet,
 )
 
-__all__ = ["lowered_cnn", "lowered_depthwise", "lowered_mlp", "lowered_resnet"]
+__all__ = ["lowered_cnn", "lowered_depthwise", "lowered_mlp", "lowered_resnet", "write_build"]

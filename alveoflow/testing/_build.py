@@ -256,7 +256,10 @@ class GraphBuilder:
         return self.add(name, op, [x], stat=(mean * h * w, var * h * w))
 
     def graph(self, outputs: Sequence[str], meta: Mapping[str, object]) -> Graph:
-        """The graph, with residual blocks assigned by the frontend's rule (module paths)."""
+        """The graph, with residual blocks assigned by the frontend's rule (module paths) and
+        one reader per stream (``insert_duplicate_streams``)."""
         from alveoflow.compiler.frontend.reader import assign_blocks
+        from alveoflow.compiler.passes.lower.duplicate import insert_duplicate_streams
 
-        return Graph.build(self.inputs, assign_blocks(self.nodes), outputs, dict(meta))
+        graph = Graph.build(self.inputs, assign_blocks(self.nodes), outputs, dict(meta))
+        return insert_duplicate_streams(graph)

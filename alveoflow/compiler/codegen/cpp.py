@@ -9,18 +9,11 @@
 
 from __future__ import annotations
 
-import re
-
 from alveoflow.compiler.ir import QType
+from alveoflow.compiler.physical.design import ident
 from alveoflow.errors import GraphError
 
-_BAD = re.compile(r"[^0-9A-Za-z_]")
-
-
-def ident(name: str) -> str:
-    """A C identifier made of ``name``'s letters, digits and underscores."""
-    text = _BAD.sub("_", name).strip("_") or "x"
-    return text if not text[0].isdigit() else "n" + text
+__all__ = ["Namer", "ctype", "ident", "signed_bits", "storage_bits", "storage_ctype"]
 
 
 class Namer:

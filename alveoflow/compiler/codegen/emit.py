@@ -1,4 +1,5 @@
-"""``emit(graph, plan, fifo_depths) -> {relative path: text or bytes}`` and ``write_tree``.
+"""``emit(design) -> {relative path: text or bytes}`` (the files of a build that the
+``Design`` renders to) and ``write_tree``.
 
 The emitted tree (all paths relative, no absolute path inside any file):
 
@@ -9,9 +10,11 @@ The emitted tree (all paths relative, no absolute path inside any file):
 - ``hls/cppsim/network.cpp``: the C-simulation harness (C ABI, used by the cppsim backend);
 - ``weights/fc_weights.npy|.csv``: the external FC weights (int8, row-major);
 - Tcl, kernel.xml, link cfg, floorplan and Makefile (``scripts``);
-- ``codegen.json``: what was generated (IPs, ports, links, DMA, taps, sources).
+- ``design.json``: the design as generated (IPs, ports, streams, DMA, kernel arguments, taps,
+  sources);
+- optionally ``cppsim/csim/``: the C++ of the same network refolded for fast C simulation.
 
-The same graph, plan and depths give byte-identical files.
+The same design gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -21,112 +24,119 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from alveoflow.compiler.codegen import pack
-from alveoflow.compiler.codegen.design import Design, build_design
-from alveoflow.compiler.codegen.render import TEMPLATES, render_sources, taps
+from alveoflow.compiler.codegen.render import TEMPLATES, design_view, links, render_sources, taps
 from alveoflow.compiler.codegen.scripts import render_scripts
-from alveoflow.compiler.ir import Graph
+from alveoflow.compiler.physical import Design
 from alveoflow.hw.hls import INCLUDE_DIR
 
 Files = dict[str, str | bytes]
 FC_NPY = "weights/fc_weights.npy"
 FC_CSV = "weights/fc_weights.csv"
+CSIM_ROOT = "cppsim/csim"
 
 
-def emit(
-    graph: Graph,
-    plan: Mapping[str, Any] | None = None,
-    fifo_depths: Mapping[tuple[str, str], int] | None = None,
-) -> Files:
-    """Every generated file of the design of ``graph`` (folding read from its ops; ``plan``:
-    a folding plan dict for SLRs, clock, shell; ``fifo_depths`` keyed (tensor, consumer))."""
-    design = build_design(graph, plan, fifo_depths)
+def emit(design: Design, csim: Design | None = None) -> Files:
+    """Every generated file of ``design``; with ``csim`` (the same network refolded for fast
+    C simulation, ``codegen.csim``) also its C++ sources under ``cppsim/csim/``."""
+    files: Files = {}
+    files.update(emit_sources(design))
+    files.update(render_scripts(design))
+    fc = fc_weights(design)
+    if fc is not None:
+        files[FC_NPY] = pack.npy_bytes(fc)
+        files[FC_CSV] = pack.fc_csv(fc)
+    if csim is not None:
+        files.update({f"{CSIM_ROOT}/{k}": v for k, v in emit_sources(csim).items()})
+    return files
+
+
+def emit_sources(design: Design) -> Files:
+    """The C++ of ``design`` (library copy, IPs, DMA top, cppsim harness) and ``design.json``."""
     files: Files = {}
     for header in sorted(INCLUDE_DIR.glob("*.hpp")):
         files[f"hls/include/{header.name}"] = header.read_text()
     files["hls/include/af_glue.hpp"] = (TEMPLATES / "af_glue.hpp").read_text()
     files.update(render_sources(design))
-    files.update(render_scripts(design))
-    if design.fc_weights is not None:
-        files[FC_NPY] = pack.npy_bytes(design.fc_weights)
-        files[FC_CSV] = pack.fc_csv(design.fc_weights)
-    files["codegen.json"] = json.dumps(summary(design), indent=1, sort_keys=True) + "\n"
+    files["design.json"] = json.dumps(summary(design), indent=1, sort_keys=True) + "\n"
     return files
 
 
-def summary(d: Design) -> dict[str, Any]:
-    def port(p: Any) -> dict[str, Any]:
-        return {
-            "name": p.name,
-            "tensor": p.tensor,
-            "lanes": p.lanes,
-            "width": p.width,
-            "qtype": p.qtype.name,
-        }
+def fc_weights(design: Design) -> np.ndarray | None:
+    """The external FC weights (int8, (classes, features)) of ``design``, if any."""
+    if design.fc is None:
+        return None
+    node = design.graph.node(design.fc.node)
+    return np.asarray(node.weights["weights"]).astype(np.int8)
 
-    def end(e: Any) -> dict[str, Any]:
-        return {
-            "arg": e.arg,
-            "tensor": e.tensor,
-            "qtype": e.qtype.name,
-            "shape": list(e.shape),
-            "frame_elems": e.frame_elems,
-            "frame_bytes": e.frame_bytes,
-            "lanes": e.lanes,
-            "storage_bits": e.storage_bits,
-        }
+
+def summary(d: Design) -> dict[str, Any]:
+    """``design.json``: the design as the cppsim backend and the tests read it."""
+    view = design_view(d)
+
+    def port(p: Any) -> dict[str, Any]:
+        return {"name": p.name, "tensor": p.tensor, "lanes": p.lanes, "width": p.width}
+
+    def end(e: dict[str, Any]) -> dict[str, Any]:
+        keys = ("arg", "role", "tensor", "lanes", "frame_elems", "frame_bytes", "storage_bits")
+        out = {k: e[k] for k in keys}
+        out.update(qtype=e["qtype"].name)
+        return out
 
     return {
-        "format": 1,
+        "format": 2,
         "kernel": d.kernel,
         "clock_mhz": d.clock_mhz,
         "part": d.part,
         "shell": d.shell,
+        "hw": d.hw,
+        "kernel_args": [a.to_dict() for a in d.kernel_args],
         "ips": [
             {
                 "name": ip.name,
                 "top": ip.top,
-                "slr": d.slr[ip.name],
-                "block": d.blocks.get(ip.name, ip.name),
-                "nodes": [n.name for n in ip.nodes],
+                "slr": ip.slr,
+                "block": ip.block,
+                "nodes": list(ip.nodes),
                 "inputs": [port(p) for p in ip.inputs],
                 "outputs": [port(p) for p in ip.outputs],
-                "source": f"hls/src/{ip.name}.cpp",
-                "params": f"hls/params/{ip.name}_params.h",
-                "wmem_bits": ip.wmem_bits,
+                "fc_port": ip.fc_port,
             }
             for ip in d.ips
         ],
-        "links": [
+        "streams": [
             {
-                "tensor": lk.tensor,
-                "src": lk.src,
-                "dst": lk.dst,
-                "depth": lk.depth,
-                "src_width": lk.src_width,
-                "dst_width": lk.dst_width,
+                "name": s.name,
+                "tensor": s.tensor,
+                "src": s.src,
+                "dst": s.dst,
+                "src_ip": s.src_ip,
+                "dst_ip": s.dst_ip,
+                "kind": s.kind,
+                "depth": s.depth,
+                "src_lanes": s.src_lanes,
+                "dst_lanes": s.dst_lanes,
+                "dwc": s.dwc,
+                "slices": s.slices,
             }
-            for lk in d.links
+            for s in d.streams
         ],
-        "dma": {"input": end(d.dma_in), "outputs": [end(o) for o in d.dma_outs]},
+        "links": [s.name for s in links(d)],
+        "dma": {"input": end(view["dma_in"]), "outputs": [end(o) for o in view["dma_outs"]]},
         "fc": None
-        if d.fc_node is None
+        if d.fc is None
         else {
-            "node": d.fc_node,
-            "shape": list(d.fc_weights.shape),  # type: ignore[union-attr]
+            "node": d.fc.node,
+            "shape": list(d.fc.shape),
             "npy": FC_NPY,
             "csv": FC_CSV,
-            "memory": d.fc_memory,
-            "mem_w": d.fc_mem_w,
+            "memory": d.fc.memory,
+            "mem_w": d.fc.mem_w,
         },
         "taps": [
-            {
-                "tensor": t["tensor"],
-                "ip": t["src"],
-                "frame_elems": t["frame_elems"],
-                "shape": t["shape"],
-                "qtype": t["qtype"],
-            }
+            {k: t[k] for k in ("tensor", "frame_elems", "shape", "qtype")} | {"ip": t["src"]}
             for t in taps(d)
         ],
         "cppsim": {

@@ -6,13 +6,10 @@ around it), the ``constexpr`` config structs, the ``AF_ROM_*`` texts of its para
 ``body(ins, outs)`` that writes its library calls for given stream names. Streams carry one
 image per IP call, so every ``reps`` below counts per image.
 
-MAC units' ``MUL`` (``alveo::mul_style``): the folding plan's ``mac_styles`` entry when there
-is one (``UnitContext.mul_styles``), else the generator's own rule (``lut`` for bipolar or
-<= 4-bit operands, ``dsp_packed2`` for int8 weights x uint8 pixels at an even MMV, else
-``dsp``). A planned ``dsp_packed2`` whose pairing does not apply to the folding at hand (an
-odd MMV, as the C-simulation folding's MMV 1, or operand types the pairing cannot take) is
-emitted as ``dsp``: the same products, one per multiplier. ``masked_sum`` needs bipolar
-weights; a plan asking for it elsewhere, or for an unknown style, is a ``ConfigError``.
+MAC units' ``MUL`` (``alveo::mul_style``) is the design's (``Design.mul_styles``, decided by
+``physical.policy.mul_style``); the generator has no rule of its own. An MVAU with MMV > 1
+whose design input carries MMV pixels per word (fed by a sliding window) reads it directly;
+otherwise it gathers MMV pixels from a one-pixel stream (``af::mmv_pack``).
 """
 
 from __future__ import annotations
@@ -26,8 +23,8 @@ import numpy as np
 
 from alveoflow.compiler.codegen import pack
 from alveoflow.compiler.codegen.cpp import ctype, signed_bits
-from alveoflow.compiler.estimate.ops import HLS_MUL_STYLES
 from alveoflow.compiler.ir import Node, QType, TensorInfo, hw
+from alveoflow.compiler.physical.policy import MUL_STYLES, acc_bits, fc_lanes
 from alveoflow.errors import ConfigError, GraphError, UnsupportedOpError
 
 
@@ -57,7 +54,8 @@ class UnitContext:
     roms: list[str] = field(default_factory=list)
     streams: list[tuple[str, int, int]] = field(default_factory=list)  # name, width, depth
     depthwise_swg: dict[str, int] = field(default_factory=dict)  # swg node -> forced SIMD
-    mul_styles: dict[str, str] = field(default_factory=dict)  # MAC node -> planned mul_style
+    mul_styles: dict[str, str] = field(default_factory=dict)  # MAC node -> design's mul_style
+    port_lanes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=dict)
 
     def config(self, name: str, comment: str, **fields: Any) -> str:
         lines = []
@@ -87,51 +85,24 @@ def pixels(info: TensorInfo) -> int:
     return int(np.prod(info.shape[1:-1], dtype=np.int64)) if len(info.shape) > 2 else 1
 
 
-def _acc_bits(mw: int, wdt: QType, idt: QType) -> int:
-    wmax = max(abs(wdt.min), abs(wdt.max))
-    xmax = max(abs(idt.min), abs(idt.max))
-    bound = mw * wmax * xmax
-    return signed_bits(-bound, bound)
-
-
-def _packs2(wdt: QType, idt: QType, mmv: int) -> bool:
-    """Whether ``dsp_packed2`` applies: int<=8 weights, uint<=8 pixels paired by an even MMV."""
-    return mmv % 2 == 0 and wdt.signed and wdt.bits <= 8 and not idt.signed and idt.bits <= 8
-
-
-def _mul_style(wdt: QType, idt: QType, mmv: int) -> str:
-    if wdt.bipolar or (wdt.bits <= 4 and idt.bits <= 4):
-        return "lut"
-    return "dsp_packed2" if _packs2(wdt, idt, mmv) else "dsp"
-
-
-def mul_style(ctx: UnitContext, node: Node, wdt: QType, idt: QType, mmv: int) -> str:
-    """The ``MUL`` of a MAC node: planned or by rule (see the module docstring)."""
-    planned = ctx.mul_styles.get(node.name)
-    if planned is None:
-        return _mul_style(wdt, idt, mmv)
-    if planned not in HLS_MUL_STYLES:
+def mul_style(ctx: UnitContext, node: Node) -> str:
+    """The ``MUL`` of a MAC node: the design's choice (see the module docstring)."""
+    style = ctx.mul_styles.get(node.name)
+    if style not in MUL_STYLES:
         raise ConfigError(
-            f"{node.name}: the folding plan's mac style {planned!r} is not an alveo::mul_style "
-            f"(one of {list(HLS_MUL_STYLES)}); fix mac_styles or re-run the folding planner"
+            f"{node.name}: the design gives no alveo::mul_style (got {style!r}); "
+            f"expected one of {list(MUL_STYLES)}"
         )
-    if planned == "masked_sum" and not wdt.bipolar:
-        raise ConfigError(
-            f"{node.name}: the folding plan asks for masked_sum but its weights are {wdt.name}, "
-            "not bipolar; the plan does not belong to this graph, re-run the folding planner"
-        )
-    if planned == "dsp_packed2" and not _packs2(wdt, idt, mmv):
-        return "dsp"
-    return planned
+    return str(style)
 
 
 def _activation(
-    ctx: UnitContext, node: Node, rows: int, pe: int, acc_bits: int, odt: QType, out_offset: int
+    ctx: UnitContext, node: Node, rows: int, pe: int, acc: int, odt: QType, out_offset: int
 ) -> tuple[dict[str, Any], str, str]:
     """Config fields, library function suffix and ROM argument of the activation."""
     base = ctx.prefix + node.name.replace(".", "_")
     if "thresholds" in node.weights:
-        lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+        lo, hi = -(1 << (acc - 1)), (1 << (acc - 1)) - 1
         thr = pack.clamp_thresholds(node.weights["thresholds"], lo, hi)
         tbits = signed_bits(int(thr.min(initial=0)), int(thr.max(initial=0)))
         nt = thr.shape[1]
@@ -168,9 +139,10 @@ def unit_mvau(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit
         return _unit_fc_external(ctx, node, ins)
     reps = pixels(ins[0])
     mmv = op.mmv
+    windowed = mmv > 1 and ctx.port_lanes.get(node.name, ((0,), ()))[0][0] == op.simd * mmv
     if reps % mmv:
         raise GraphError(f"{node.name}: MMV={mmv} does not divide the {reps} vectors per image")
-    acc = _acc_bits(op.mw, op.wdt, op.idt)
+    acc = acc_bits(op.mw, op.wdt, op.idt)
     act, suffix, extra = _activation(ctx, node, op.mh, op.pe, acc, op.odt, op.out_offset)
     name = "cfg_" + node.name.replace(".", "_")
     cfg = ctx.config(
@@ -185,7 +157,7 @@ def unit_mvau(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit
         wdt=CType(ctype(op.wdt)),
         odt=CType(ctype(op.odt)),
         acc_t=CType(f"ap_int<{acc}>"),
-        MUL=Mul(mul_style(ctx, node, op.wdt, op.idt, mmv)),
+        MUL=Mul(mul_style(ctx, node)),
         **act,
     )
     wname = ctx.prefix + node.name.replace(".", "_") + "_w"
@@ -206,15 +178,18 @@ def unit_mvau(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit
         call = f"alveo::mvau{suffix}<{cfg}>({{x}}, {{y}}, AF_GET({wname}){extra}, {reps});"
         if mmv == 1:
             return [call.format(x=i[0], y=o[0])]
-        packed = ctx.stream(key + "_mmv_in", mmv * ib)
+        lines = []
+        packed = i[0]
+        if not windowed:
+            packed = ctx.stream(key + "_mmv_in", mmv * ib)
+            lines.append(f"af::mmv_pack<{ib}, {sf}, {mmv}>({i[0]}, {packed}, {reps // mmv});")
         result = ctx.stream(key + "_mmv_out", mmv * ob)
-        return [
-            f"af::mmv_pack<{ib}, {sf}, {mmv}>({i[0]}, {packed}, {reps // mmv});",
+        return lines + [
             call.format(x=packed, y=result),
             f"af::mmv_unpack<{ob}, {nf}, {mmv}>({result}, {o[0]}, {reps // mmv});",
         ]
 
-    return Unit((op.simd,), (op.pe,), body)
+    return Unit((op.simd * mmv if windowed else op.simd,), (op.pe,), body)
 
 
 def _unit_fc_external(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
@@ -225,8 +200,8 @@ def _unit_fc_external(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...])
         raise UnsupportedOpError(f"{node.name}: external weights need a flat (N, C) input")
     if "thresholds" in node.weights:
         raise UnsupportedOpError(f"{node.name}: external-weight layers take a bias, not thresholds")
-    mem_w = 8 * math.gcd(64, op.mw)
-    acc = max(_acc_bits(op.mw, QType.sint(8), op.idt), 33)
+    mem_w = 8 * fc_lanes(op)
+    acc = max(acc_bits(op.mw, QType.sint(8), op.idt), 33)
     cfg = ctx.config(
         "cfg_" + node.name.replace(".", "_"),
         f"{node.name}: FC {op.mh}x{op.mw}, int8 weights in card memory",
@@ -260,9 +235,9 @@ def unit_vvau(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit
             f"{node.name}: depthwise kernel of {op.kernel_elems} is not square"
         )
     reps = pixels(ins[0])
-    acc = _acc_bits(op.kernel_elems, op.wdt, op.idt)
+    acc = acc_bits(op.kernel_elems, op.wdt, op.idt)
     act, suffix, extra = _activation(ctx, node, op.channels, op.pe, acc, op.odt, op.out_offset)
-    mul = mul_style(ctx, node, op.wdt, op.idt, 1)
+    mul = mul_style(ctx, node)
     cfg = ctx.config(
         "cfg_" + node.name.replace(".", "_"),
         f"{node.name}: VVAU {op.channels} ch, {k}x{k}",

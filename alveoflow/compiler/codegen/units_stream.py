@@ -38,6 +38,8 @@ def unit_swg(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
     _, ih, iw, ch = ins[0].shape
     simd = ctx.depthwise_swg.get(node.name, op.simd)
     depthwise = node.name in ctx.depthwise_swg
+    out_lanes = ctx.port_lanes.get(node.name, ((simd,), (simd,)))[1][0]
+    mmv = out_lanes // simd  # output pixels per word (the MMV of the MVAU it feeds)
     pads = op.pads
     per_channel = len(set(op.pad_values)) > 1 and any(pads)
     word = simd * op.dt.bits
@@ -57,6 +59,7 @@ def unit_swg(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
         dt=CType(ctype(op.dt)),
         PAD_VALUE=0 if per_channel else op.pad_values[0],
         DEPTHWISE=depthwise,
+        MMV=mmv,
     )
     cfg = ctx.config(
         "cfg_" + _key(node), f"{node.name}: sliding window {op.kernel}/{op.stride}", **fields
@@ -74,17 +77,19 @@ def unit_swg(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
             )
         )
 
+    fn = "sliding_window_mmv" if mmv > 1 else "sliding_window"
+
     def body(i: list[str], o: list[str]) -> list[str]:
         if not per_channel:
-            return [f"alveo::sliding_window<{cfg}>({i[0]}, {o[0]}, 1);"]
+            return [f"alveo::{fn}<{cfg}>({i[0]}, {o[0]}, 1);"]
         padded = ctx.stream(_key(node) + "_padded", word)
         geo = f"{ih}, {iw}, {ch // simd}, {pads[0]}, {pads[1]}, {pads[2]}, {pads[3]}, {word}"
         return [
             f"af::pad_image<{geo}>({i[0]}, {padded}, AF_GET({padname}));",
-            f"alveo::sliding_window<{cfg}>({padded}, {o[0]}, 1);",
+            f"alveo::{fn}<{cfg}>({padded}, {o[0]}, 1);",
         ]
 
-    return Unit((simd,), (simd,), body)
+    return Unit((simd,), (simd * mmv,), body)
 
 
 def unit_maxpool(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:

@@ -1,9 +1,10 @@
 """Export the parameters of a design: per-IP weight/threshold headers and the FC weights.
 
-``export_files(graph, plan, depths)`` -> ``{name: content}`` and ``{name: layers}`` for
-every ``<ip>_params.h`` and the FC weight files of the generated design;
-``export_weights(build_dir, out)`` writes them for a build directory and returns rows
-``(file, bytes, layers)``; ``format_table`` prints those rows.
+``export_files(design)`` -> ``{name: content}`` and ``{name: layers}`` for every
+``<ip>_params.h`` and the FC weight files of the design; ``export_weights(build_dir, out)``
+copies them from a build directory (each file checked against the manifest's hash) and
+returns rows ``(file, bytes, layers)``; ``format_table`` prints those rows. Existing files in
+``out`` are never overwritten unless ``force`` is given.
 """
 
 from __future__ import annotations
@@ -11,56 +12,75 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from alveoflow.compiler import buildfmt
 from alveoflow.compiler.codegen.emit import FC_CSV, FC_NPY, emit
 from alveoflow.compiler.ir import Graph, hw
+from alveoflow.compiler.physical import Design
+from alveoflow.errors import ConfigError
 
 Row = tuple[str, int, str]
+PARAM_KINDS = (hw.MVAU, hw.VVAU, hw.Thresholding, hw.SlidingWindow)
 
 
-def export_files(
-    graph: Graph,
-    plan: Mapping[str, Any] | None = None,
-    depths: Mapping[tuple[str, str], int] | None = None,
-) -> tuple[dict[str, str | bytes], dict[str, str]]:
-    files = emit(graph, plan, depths)
-    info = json.loads(str(files["codegen.json"]))
-    out: dict[str, str | bytes] = {}
-    layers: dict[str, str] = {}
-    param_kinds = (hw.MVAU, hw.VVAU, hw.Thresholding, hw.SlidingWindow)
+def _held(graph: Graph, nodes: list[str]) -> str:
+    held = [
+        n
+        for n in nodes
+        if isinstance(graph.node(n).op, PARAM_KINDS)
+        and graph.node(n).weights
+        and not getattr(graph.node(n).op, "external_weights", False)
+    ]
+    return ", ".join(held) or "-"
+
+
+def _selection(info: dict, graph: Graph) -> tuple[dict[str, str], dict[str, str]]:
+    """(export name -> build file, export name -> layers) of a design summary."""
+    sources, layers = {}, {}
     for ip in info["ips"]:
-        name = Path(ip["params"]).name
-        out[name] = files[ip["params"]]
-        held = [
-            n
-            for n in ip["nodes"]
-            if isinstance(graph.node(n).op, param_kinds)
-            and graph.node(n).weights
-            and not getattr(graph.node(n).op, "external_weights", False)
-        ]
-        layers[name] = ", ".join(held) or "-"
+        name = f"{ip['name']}_params.h"
+        sources[name] = f"hls/params/{name}"
+        layers[name] = _held(graph, ip["nodes"])
     if info["fc"] is not None:
         for key in (FC_NPY, FC_CSV):
             name = Path(key).name
-            out[name] = files[key]
+            sources[name] = key
             layers[name] = f"{info['fc']['node']} {tuple(info['fc']['shape'])} int8"
-    return out, layers
+    return sources, layers
 
 
-def export_weights(build_dir: str | Path, out_dir: str | Path) -> list[Row]:
-    from alveoflow.compiler.codegen.builddir import design_inputs
+def export_files(design: Design) -> tuple[dict[str, str | bytes], dict[str, str]]:
+    files = emit(design)
+    info = json.loads(str(files["design.json"]))
+    sources, layers = _selection(info, design.graph)
+    return {name: files[rel] for name, rel in sources.items()}, layers
 
-    graph, plan, depths = design_inputs(build_dir)
-    files, layers = export_files(graph, plan, depths)
-    return write_rows(files, layers, out_dir)
+
+def export_weights(build_dir: str | Path, out_dir: str | Path, force: bool = False) -> list[Row]:
+    manifest = buildfmt.read_manifest(build_dir)
+    graph = buildfmt.load_build_graph(manifest)
+    info = json.loads(buildfmt.verified(manifest, "design.json").read_text())
+    sources, layers = _selection(info, graph)
+    files = {name: buildfmt.verified(manifest, rel).read_bytes() for name, rel in sources.items()}
+    return write_rows(files, layers, out_dir, force)
 
 
 def write_rows(
-    files: Mapping[str, str | bytes], layers: Mapping[str, str], out_dir: str | Path
+    files: Mapping[str, str | bytes],
+    layers: Mapping[str, str],
+    out_dir: str | Path,
+    force: bool = False,
 ) -> list[Row]:
     root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create --out {root}: {err.strerror}") from None
+    taken = sorted(name for name in files if (root / name).exists())
+    if taken and not force:
+        raise ConfigError(
+            f"{root} already holds {', '.join(taken[:4])}; choose an empty folder or pass --force"
+        )
     rows = []
     for name in sorted(files):
         data = files[name]

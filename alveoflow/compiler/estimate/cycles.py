@@ -4,7 +4,10 @@ One cycle moves one stream word. The models (FINN's, checked against the referen
 published cycle counts in ``reference.py``):
 
 - MVAU: ``out_pixels * (mh / pe) * (mw / simd) / mmv``; weights from card memory
-  (``external_weights``) also need ``weight_bits / EXTERNAL_PORT_BITS`` cycles.
+  (``external_weights``) also need ``weight_bits / EXTERNAL_PORT_BITS`` cycles. An MVAU
+  with MMV > 1 that is not fed by a sliding window gathers its MMV pixels from a stream of
+  one pixel's ``simd`` elements per word, so it also needs ``out_pixels * mw / simd`` cycles
+  (``policy.port_lanes``).
 - VVAU: ``out_pixels * (channels / pe) * (kernel_elems / simd)``.
 - SlidingWindow: ``max(reads, writes) / mmv`` with reads ``in_pixels * channels / simd`` and
   writes ``out_pixels * window * channels / simd``; ``mmv`` is its consumer's MMV (an MMV
@@ -13,7 +16,8 @@ published cycle counts in ``reference.py``):
 - StreamingMaxPool, SumPool: ``in_pixels * channels / pe`` (every input is read once).
 - LabelSelect: one cycle per label. Flatten: free (no hardware). Host ops: not on the card.
 
-Stream widths (elements per cycle) decide where width converters are needed.
+Stream widths (elements per word) are ``policy.port_lanes``; the physical design decides
+where width converters go.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from __future__ import annotations
 import math
 
 from alveoflow.compiler.ir import Graph, Node, hw
+from alveoflow.compiler.physical import policy
 
-EXTERNAL_PORT_BITS = 512  # one AXI4 memory-mapped read port at the kernel clock
+EXTERNAL_PORT_BITS = policy.FC_PORT_BITS  # one AXI4 memory-mapped read port
 
 
 def pixels(shape: tuple[int, ...]) -> int:
@@ -32,22 +37,26 @@ def pixels(shape: tuple[int, ...]) -> int:
 
 def consumer_mmv(graph: Graph, node: Node) -> int:
     """The MMV of the unit a SlidingWindow feeds (1 when it feeds anything else)."""
-    for out in node.outputs:
-        for user in graph.consumers(out.name):
-            mmv = getattr(user.op, "mmv", 1)
-            if mmv > 1:
-                return int(mmv)
-    return 1
+    return policy.window_mmv(graph, node)
 
 
-def op_cycles(op: hw.Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...], mmv: int) -> int:
+def op_cycles(
+    op: hw.Op,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    mmv: int,
+    windowed: bool = True,
+) -> int:
     """Cycles per frame of ``op`` with input ``in_shape`` and (first) output ``out_shape``.
-    ``mmv`` is only used by SlidingWindow (the consumer's MMV)."""
+    ``mmv`` is only used by SlidingWindow (the consumer's MMV); ``windowed``: an MVAU is fed
+    by a sliding window (which supplies MMV pixels per word)."""
     if op.on_host or isinstance(op, hw.Flatten):
         return 0
     if isinstance(op, hw.MVAU):
         comp = pixels(out_shape) * (op.mh // op.pe) * (op.mw // op.simd)
         comp = math.ceil(comp / op.mmv)
+        if op.mmv > 1 and not windowed:
+            comp = max(comp, pixels(out_shape) * (op.mw // op.simd))
         if op.external_weights:
             bits = op.mh * op.mw * op.wdt.storage_bits()
             comp = max(comp, math.ceil(bits / EXTERNAL_PORT_BITS))
@@ -74,30 +83,5 @@ def node_cycles(graph: Graph, node: Node) -> int:
         return 0
     in_shape = graph.tensor(node.inputs[0]).shape
     mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
-    return op_cycles(node.op, in_shape, node.outputs[0].shape, mmv)
-
-
-def in_elems(op: hw.Op, mmv: int = 1) -> int:
-    """Elements per cycle the op reads from (each of) its input stream(s)."""
-    if isinstance(op, hw.MVAU):
-        return op.simd * op.mmv
-    if isinstance(op, hw.VVAU):
-        return op.simd * op.pe
-    if isinstance(op, hw.SlidingWindow):
-        return op.simd * mmv
-    if isinstance(op, hw.LabelSelect):
-        return 1
-    return int(getattr(op, "pe", 1))
-
-
-def out_elems(op: hw.Op, mmv: int = 1) -> int:
-    """Elements per cycle the op writes to (each of) its output stream(s)."""
-    if isinstance(op, hw.MVAU):
-        return op.pe * op.mmv
-    if isinstance(op, hw.VVAU):
-        return op.pe
-    if isinstance(op, hw.SlidingWindow):
-        return op.simd * mmv
-    if isinstance(op, hw.LabelSelect):
-        return 1
-    return int(getattr(op, "pe", 1))
+    windowed = policy.window_feed(graph, node) is not None
+    return op_cycles(node.op, in_shape, node.outputs[0].shape, mmv, windowed)

@@ -1,49 +1,34 @@
-"""Whole-graph estimate: cycles and resources per node, stream infrastructure, totals.
+"""The estimate prices the ``Design``: cycles and resources per node, stream infrastructure,
+totals.
 
-``estimate_graph(graph, styles, fifo_depths, extras, mac_styles=...)`` prices every node with
-``ops.node_cost`` and ``cycles.node_cycles`` and adds the stream infrastructure between
-nodes: a FIFO on every edge (``fifo_depths[(tensor, consumer)]``, default 2 = registers), a
-width converter where the producer's and the consumer's stream widths differ, and the
-card's DMA engines. ``mac_styles`` maps MAC units to their lane arithmetic (``"masked_sum"``
-where the plan chose it; anything else, or absent, is the plain LUT/DSP datapath, which is
-what the reference design uses). ``extras`` adds design-specific infrastructure (the
-reference design's FIFO/converter chains, see ``reference.py``).
+``estimate_design(design)`` prices every node with ``ops.node_cost`` and
+``cycles.node_cycles`` (memory style and lane arithmetic as the design records them) and
+adds what the design instantiates between nodes (``stream_infra``): the FIFO of every stream
+at its depth, a width converter on every stream whose ends differ, the DMA engines, and the
+PLRAM of external weights. ``estimate_graph`` builds the design of a folded graph first (the
+folding search prices its candidates that way); ``extras`` adds infrastructure a design does
+not describe (the reference design's own, in ``benchmarks/reference_design.py``).
 
-Nodes are grouped into *units* for floorplanning: one residual block (``layer2.3``), one
-``block<i>``, or one layer (``conv1`` with its ``conv1.swg``); host ops belong to ``io``.
+Nodes are grouped into *units* for floorplanning (``policy.unit_of``): one residual block,
+one layer, or ``io`` for host ops.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from alveoflow.compiler.estimate.cycles import consumer_mmv, in_elems, node_cycles, out_elems
-from alveoflow.compiler.estimate.ops import (
-    dma_cost,
-    dwc_cost,
-    fifo_cost,
-    hls_mul_style,
-    node_cost,
-)
+from alveoflow.compiler.estimate.cycles import consumer_mmv, node_cycles
+from alveoflow.compiler.estimate.ops import dma_cost, dwc_cost, fifo_cost, node_cost
 from alveoflow.compiler.estimate.resources import Cost, memory_cost, total
 from alveoflow.compiler.ir import Graph, Node, hw
+from alveoflow.compiler.physical import DMA, Design, Layout, build_design
+from alveoflow.compiler.physical.policy import unit_of
 
 Edge = tuple[str, str]  # (tensor name, consumer node name)
 DMA_PORT_BITS = 512
-_BLOCK = re.compile(r"^((?:layer\d+\.\d+)|(?:block\d+))(?:\.|$)")
-
-
-def unit_of(node: Node) -> str:
-    """The floorplanning unit of a node (see module docstring)."""
-    if node.op.on_host:
-        return "io"
-    m = _BLOCK.match(node.name)
-    if m:
-        return m.group(1)
-    return node.name.split(".")[0]
 
 
 @dataclass(frozen=True)
@@ -133,43 +118,22 @@ class GraphEstimate:
         return groups
 
 
-def tensor_widths(graph: Graph) -> dict[str, int]:
-    """Stream width in bits of every tensor as its producer writes it (0 for host ends)."""
-    widths: dict[str, int] = {t.name: 0 for t in graph.inputs}
-    for node in graph.nodes:
-        for out in node.outputs:
-            if node.op.on_host:
-                widths[out.name] = 0
-            elif isinstance(node.op, hw.Flatten):
-                widths[out.name] = widths.get(node.inputs[0], 0)
-            else:
-                mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
-                widths[out.name] = out_elems(node.op, mmv) * out.qtype.storage_bits()
-    return widths
-
-
-def consumer_width(graph: Graph, node: Node, tensor: str) -> int:
-    if node.op.on_host or isinstance(node.op, hw.Flatten):
-        return 0
-    mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
-    return in_elems(node.op, mmv) * graph.tensor(tensor).qtype.storage_bits()
-
-
-def stream_infra(graph: Graph, fifo_depths: Mapping[Edge, int] | None) -> list[InfraItem]:
-    """A FIFO on every on-card edge and a width converter where widths differ."""
-    widths = tensor_widths(graph)
+def stream_infra(design: Design) -> list[InfraItem]:
+    """The design's stream infrastructure: the FIFO of every stream (depth x producer width),
+    a width converter where its two ends differ, and the card's DMA engines. A FIFO or
+    converter belongs to the unit of the node it feeds (the producer's for a DMA output)."""
+    graph = design.graph
     items: list[InfraItem] = []
-    for node in graph.nodes:
+    for s in design.streams:
+        node = graph.node(s.dst) if s.dst != DMA else graph.node(s.src)
         unit = unit_of(node)
-        for t in node.inputs:
-            w_in, w_cons = widths.get(t, 0), consumer_width(graph, node, t)
-            if w_in == 0 or w_cons == 0:
-                continue
-            depth = (fifo_depths or {}).get((t, node.name), 2)
-            label = f"{t}->{node.name}"
-            items.append(InfraItem("fifo", unit, label, fifo_cost(depth, w_in), node.name))
-            if w_in != w_cons:
-                items.append(InfraItem("dwc", unit, label, dwc_cost(w_in, w_cons), node.name))
+        label = f"{s.tensor}->{s.dst}"
+        items.append(InfraItem("fifo", unit, label, fifo_cost(s.depth, s.src_width), node.name))
+        if s.converts:
+            cost = dwc_cost(s.src_width, s.dst_width)
+            items.append(InfraItem("dwc", unit, label, cost, node.name))
+    buffers = sum(1 for a in design.kernel_args if a.kind == "buffer")
+    items.append(InfraItem("dma", "io", "dma", dma_cost(buffers)))
     return items
 
 
@@ -179,6 +143,44 @@ def io_cycles(graph: Graph) -> int:
     return math.ceil(bits / DMA_PORT_BITS)
 
 
+def estimate_design(design: Design, extras: Sequence[InfraItem] = ()) -> GraphEstimate:
+    """Price ``design``: every node as folded, with the design's memory and lane styles, plus
+    the design's streams (``stream_infra``), the external weights' PLRAM and ``extras``."""
+    graph = design.graph
+    rows: list[NodeEstimate] = []
+    units: list[str] = []
+    for node in graph.nodes:
+        unit = unit_of(node)
+        if unit not in units:
+            units.append(unit)
+        rows.append(_node_row(design, node, unit))
+    infra = stream_infra(design) + plram_items(graph)
+    return GraphEstimate(tuple(rows), tuple(infra) + tuple(extras), io_cycles(graph), tuple(units))
+
+
+def _node_row(design: Design, node: Node, unit: str) -> NodeEstimate:
+    graph = design.graph
+    style, pack = design.mem_styles.get(node.name, ("bram", 1))
+    in_shape = graph.tensor(node.inputs[0]).shape if node.inputs else ()
+    mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
+    mul = design.mul_styles.get(node.name, "-")
+    cost = node_cost(
+        node, in_shape, style, pack, mmv, "masked_sum" if mul == "masked_sum" else "lut"
+    )
+    is_mac = isinstance(node.op, hw.MVAU | hw.VVAU | hw.SlidingWindow)
+    return NodeEstimate(
+        node.name,
+        node.op.kind,
+        unit,
+        node_cycles(graph, node),
+        cost,
+        style if is_mac else "-",
+        pack if is_mac else 1,
+        _lanes(node),
+        mul,
+    )
+
+
 def estimate_graph(
     graph: Graph,
     styles: Mapping[str, tuple[str, int]] | None = None,
@@ -186,42 +188,24 @@ def estimate_graph(
     extras: Sequence[InfraItem] = (),
     default_style: tuple[str, int] = ("bram", 1),
     mac_styles: Mapping[str, str] | None = None,
+    layout: Layout | None = None,
 ) -> GraphEstimate:
-    """Price ``graph`` as folded. ``styles`` maps MVAU/VVAU names to (memory style, pack),
-    ``mac_styles`` MVAU names to their lane arithmetic (see the module docstring)."""
-    rows: list[NodeEstimate] = []
-    units: list[str] = []
-    for node in graph.nodes:
-        unit = unit_of(node)
-        if unit not in units:
-            units.append(unit)
-        style, pack = (styles or {}).get(node.name, default_style)
-        if getattr(node.op, "external_weights", False):
-            style, pack = "external", 1
-        in_shape = graph.tensor(node.inputs[0]).shape if node.inputs else ()
-        mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
-        mac = "masked_sum" if (mac_styles or {}).get(node.name) == "masked_sum" else "lut"
-        cost = node_cost(node, in_shape, style, pack, mmv, mac)
-        lanes = _lanes(node)
-        is_mac = isinstance(node.op, hw.MVAU | hw.VVAU | hw.SlidingWindow)
-        rows.append(
-            NodeEstimate(
-                node.name,
-                node.op.kind,
-                unit,
-                node_cycles(graph, node),
-                cost,
-                style if is_mac else "-",
-                pack if is_mac else 1,
-                lanes,
-                hls_mul_style(node.op, mac),
-            )
-        )
-    ports = 2 + sum(1 for n in graph.nodes if getattr(n.op, "external_weights", False))
-    infra = stream_infra(graph, fifo_depths)
-    infra.append(InfraItem("dma", "io", "dma", dma_cost(ports)))
-    infra.extend(plram_items(graph))
-    return GraphEstimate(tuple(rows), tuple(infra) + tuple(extras), io_cycles(graph), tuple(units))
+    """Price ``graph`` as folded: its ``Design`` (``physical.build_design``) with memory
+    ``styles`` (MAC unit -> (style, pack); others ``default_style``), planned lane arithmetic
+    ``mac_styles`` and sized ``fifo_depths``, priced by ``estimate_design``. ``layout`` gives
+    the floorplan (IPs split per SLR); without it every node sits in one SLR."""
+    base = layout or Layout()
+    mem = {
+        n.name: tuple((styles or {}).get(n.name, default_style))
+        for n in graph.nodes
+        if isinstance(n.op, hw.MVAU | hw.VVAU | hw.SlidingWindow)
+    }
+    layout = dataclasses.replace(
+        base,
+        mem_styles={**mem, **dict(base.mem_styles)} if layout else mem,  # type: ignore[dict-item]
+        mac_styles=dict(mac_styles or base.mac_styles),
+    )
+    return estimate_design(build_design(graph, layout, fifo_depths), extras)
 
 
 def plram_items(graph: Graph) -> list[InfraItem]:

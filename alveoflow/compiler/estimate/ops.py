@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 
-from alveoflow.compiler.estimate.cycles import in_elems, out_elems, pixels
+from alveoflow.compiler.estimate.cycles import pixels
 from alveoflow.compiler.estimate.resources import (
     LUTRAM_FACTOR,
     Cost,
@@ -46,6 +46,14 @@ from alveoflow.compiler.estimate.resources import (
     memory_cost,
 )
 from alveoflow.compiler.ir import Node, QType, hw
+from alveoflow.compiler.physical.policy import (
+    LUT_MAC_STYLES,
+    acc_bits,
+    masked_sum_applies,
+    packs_two,
+    uses_dsp,
+    value_bits,
+)
 
 # LUTs after synthesis per LUT function the model counts: the one constant fitted to the
 # reference's published LUT total (FINN-R's own value is 1.1; see docs/estimates.md).
@@ -57,54 +65,14 @@ CTRL_LUT, CTRL_FF = 120, 160  # handshake, counters and loop control of one HLS 
 FF_PER_LANE_BIT = 2  # pipeline registers of the product and the adder tree per product bit
 
 
-def wbits(qt: QType) -> int:
-    return 1 if qt.bipolar else qt.storage_bits()
-
-
-def acc_bits(mw: int, wdt: QType, idt: QType) -> int:
-    """Bits of the accumulator of ``mw`` products of ``wdt`` x ``idt`` values (signed)."""
-    wmax = max(abs(wdt.min), abs(wdt.max))
-    amax = max(abs(idt.min), abs(idt.max))
-    return max(2, int(mw * wmax * amax).bit_length() + 1)
-
-
-def uses_dsp(wdt: QType, idt: QType) -> bool:
-    return wbits(wdt) >= 8 and idt.storage_bits() >= 8
-
-
-MAC_STYLES = ("lut", "masked_sum")  # the LUT-lane arithmetic the planner chooses between
-HLS_MUL_STYLES = ("lut", "dsp", "dsp_packed2", "masked_sum")  # alveo::mul_style values
-
-
-def masked_sum_applies(op: hw.Op) -> bool:
-    """An MVAU with bipolar weights and unsigned (non-bipolar) LUT-lane activations."""
-    return (
-        isinstance(op, hw.MVAU)
-        and op.wdt.bipolar
-        and not op.idt.signed
-        and not op.idt.bipolar
-        and not uses_dsp(op.wdt, op.idt)
-    )
-
-
-def mac_styles_for(op: hw.Op) -> tuple[str, ...]:
-    """The ``mac`` choices of a MAC unit (``"lut"`` always; ``"masked_sum"`` where it applies)."""
-    return MAC_STYLES if masked_sum_applies(op) else MAC_STYLES[:1]
+# The operand classes, lane styles and accumulator width are ``physical.policy``'s rules.
+wbits = value_bits
+MAC_STYLES = LUT_MAC_STYLES
 
 
 def dsp_pack(op: hw.MVAU | hw.VVAU, mmv: int) -> int:
-    """Lanes per DSP: two unsigned <= 8-bit pixels (an even MMV) share one multiplier."""
-    return DSP_PACK if (not op.idt.signed and op.idt.bits <= 8 and mmv % 2 == 0) else 1
-
-
-def hls_mul_style(op: hw.Op, mac: str = "lut") -> str:
-    """The ``alveo::mul_style`` a MAC unit is generated with (codegen's ``MUL`` field)."""
-    if not isinstance(op, hw.MVAU | hw.VVAU):
-        return "-"
-    if uses_dsp(op.wdt, op.idt):
-        packed = isinstance(op, hw.MVAU) and dsp_pack(op, op.mmv) == DSP_PACK
-        return "dsp_packed2" if packed else "dsp"
-    return "masked_sum" if mac == "masked_sum" and masked_sum_applies(op) else "lut"
+    """Lanes per DSP (``policy.packs_two``)."""
+    return DSP_PACK if packs_two(op.wdt, op.idt, mmv) else 1
 
 
 def lane_cost(wdt: QType, idt: QType) -> Cost:
@@ -283,12 +251,6 @@ def node_cost(
     return elementwise_cost(node, in_shape)
 
 
-def stream_bits(op: hw.Op, dt: QType, mmv: int, output: bool) -> int:
-    """Width in bits of an op's output (``output``) or input stream."""
-    elems = out_elems(op, mmv) if output else in_elems(op, mmv)
-    return elems * dt.storage_bits()
-
-
 def fifo_cost(depth: int, width: int) -> Cost:
     """A stream FIFO: registers when <= 2 deep, SRL/LUTRAM up to 64, else BRAM."""
     if depth <= 0:
@@ -319,19 +281,15 @@ def dma_cost(ports: int) -> Cost:
 
 
 __all__ = [
-    "HLS_MUL_STYLES",
     "MAC_STYLES",
     "acc_bits",
     "dma_cost",
     "dwc_cost",
     "fifo_cost",
     "fifo_cost_uram",
-    "hls_mul_style",
-    "mac_styles_for",
     "masked_sum_applies",
     "node_cost",
     "pixels",
-    "stream_bits",
     "uses_dsp",
     "weight_memory",
 ]

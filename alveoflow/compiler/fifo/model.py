@@ -31,9 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alveoflow.compiler.estimate.cycles import node_cycles, out_elems, pixels
+from alveoflow.compiler.estimate.cycles import node_cycles, pixels
 from alveoflow.compiler.estimate.model import DMA_PORT_BITS, io_cycles
 from alveoflow.compiler.ir import Graph, Node, TensorInfo, hw
+from alveoflow.compiler.physical import policy
 
 PIPE_DELAY = 8  # registers between modules, cycles
 FIFO_MARGIN = 2  # words on top of the modelled peak
@@ -129,7 +130,7 @@ class DataflowModel:
                 self.spare_row.add(node.name)
             self.rows[node.name] = h
             self.rt[node.name] = cycles / h
-            self.delay[node.name] = _delay(node, cycles)
+            self.delay[node.name] = _delay(g, node, cycles)
             edges = []
             for t in node.inputs:
                 info = g.tensor(t)
@@ -151,13 +152,7 @@ class DataflowModel:
         if producer == "@dma":
             return elems * max(8, info.qtype.storage_bits()) / DMA_PORT_BITS
         node = self.graph.node(producer)
-        if isinstance(node.op, hw.Flatten):
-            return elems / max(1, self._flatten_width(node))
-        return elems / max(1, out_elems(node.op))
-
-    def _flatten_width(self, node: Node) -> int:
-        prod = self.graph.producer(node.inputs[0])
-        return out_elems(prod.op) if prod is not None else 1
+        return elems / max(1, policy.port_lanes(self.graph, node)[1][0])
 
     # -- passes ------------------------------------------------------------------------------
     def forward(self, frames: int, pace: float = 0.0) -> dict[str, np.ndarray]:
@@ -210,14 +205,14 @@ def _first_new(need: np.ndarray) -> np.ndarray:
     return np.minimum(prev, need - 1)
 
 
-def _delay(node: Node, cycles: int) -> float:
+def _delay(graph: Graph, node: Node, cycles: int) -> float:
     """Cycles from an op's last needed input to its output: one output pixel's work for a
     MAC unit (it sweeps the weights), one output pixel's emission for anything else."""
     out = node.outputs[0]
     if isinstance(node.op, hw.MVAU | hw.VVAU):
         return cycles / max(1, pixels(out.shape)) + PIPE_DELAY
     per_pixel = out.shape[-1] if len(out.shape) > 1 else 1
-    return per_pixel / max(1, out_elems(node.op)) + PIPE_DELAY
+    return per_pixel / max(1, policy.port_lanes(graph, node)[1][0]) + PIPE_DELAY
 
 
 def fifo_depth(words: float) -> int:

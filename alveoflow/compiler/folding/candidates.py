@@ -1,9 +1,10 @@
 """Every legal folding of a MAC unit, priced once, then picked per initiation interval.
 
 For an MVAU/VVAU, ``mac_table`` lists every (pe, simd, mmv) with pe | rows, simd | columns and
-mmv | pixels (mmv <= ``MAX_MMV``, only for MVAUs), its cycles per frame and its cost with
+mmv | pixels (mmv | output row width when a sliding window feeds it; mmv <= ``MAX_MMV``, only
+for MVAUs), its cycles per frame (``estimate.cycles``' rule) and its cost with
 each weight-memory option (LUT ROM, BRAM or URAM, alone or two PEs per dual-port block) and
-each lane arithmetic (``ops.mac_styles_for``: plain LUT lanes, or masked-sum lanes for bipolar
+each lane arithmetic (``policy.lut_mac_styles``: plain LUT lanes, or masked-sum lanes for bipolar
 weights times unsigned activations).
 ``MacTable.pick(ii, weights)`` returns the cheapest entry meeting ``ii`` under a per-resource
 price vector (numpy, so the search can call it thousands of times).
@@ -18,9 +19,10 @@ from typing import Any
 import numpy as np
 
 from alveoflow.compiler.estimate.cycles import EXTERNAL_PORT_BITS, pixels
-from alveoflow.compiler.estimate.ops import dwc_cost, mac_core_cost, mac_styles_for, weight_cost
+from alveoflow.compiler.estimate.ops import dwc_cost, mac_core_cost, weight_cost
 from alveoflow.compiler.estimate.resources import Cost
 from alveoflow.compiler.ir import Graph, Node, hw
+from alveoflow.compiler.physical.policy import lut_mac_styles
 
 MAX_MMV = 64
 MEM_OPTIONS = (("lut", 1), ("bram", 1), ("bram", 2), ("uram", 1), ("uram", 2))
@@ -97,13 +99,14 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
         mmvs = [1]
     elif "mmv" in fixed:
         mmvs = [int(fixed["mmv"])]
-    else:
-        mmvs = [m for m in divisors(pix) if m <= MAX_MMV]
+    else:  # a sliding window emits MMV pixels of one output row per word
+        row = node.outputs[0].shape[2] if _window_channels(graph, node) else pix
+        mmvs = [m for m in divisors(row) if m <= MAX_MMV]
     external = bool(getattr(op, "external_weights", False))
     mems: tuple[tuple[str, int], ...] = (("external", 1),) if external else MEM_OPTIONS
     if "mem_style" in fixed and not external:
         mems = tuple(o for o in MEM_OPTIONS if o[0] == fixed["mem_style"])
-    macs = mac_styles_for(op)
+    macs = lut_mac_styles(op)
     if "mac_style" in fixed:
         macs = tuple(m for m in macs if m == fixed["mac_style"])
     options = tuple((s, p, m) for m in macs for s, p in mems)
@@ -124,7 +127,10 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
                     dwc = vec(dwc_cost(feed, simd * mmv * op.idt.storage_bits()))
                 cores = [vec(mac_core_cost(op, nth, pe, simd, mmv, m)) + dwc for m in macs]
                 folds.append((pe, simd, mmv))
-                cycles.append(max(floor, math.ceil(pix * (rows // pe) * (cols // simd) / mmv)))
+                comp = math.ceil(pix * (rows // pe) * (cols // simd) / mmv)
+                if mmv > 1 and not swg:  # MMV pixels gathered from a one-pixel stream
+                    comp = max(comp, pix * (cols // simd))
+                cycles.append(max(floor, comp))
                 costs.append([core + m for core in cores for m in mem_cache[(pe, simd)]])
     return MacTable(
         node.name,

@@ -50,17 +50,19 @@ from typing import Any
 
 import numpy as np
 
-from alveoflow.compiler.estimate.cycles import consumer_mmv, op_cycles, out_elems
+from alveoflow.compiler.estimate.cycles import consumer_mmv, node_cycles, op_cycles
 from alveoflow.compiler.estimate.model import (
     GraphEstimate,
     estimate_graph,
     io_cycles,
 )
-from alveoflow.compiler.estimate.ops import hls_mul_style, mac_styles_for, node_cost
+from alveoflow.compiler.estimate.ops import node_cost
 from alveoflow.compiler.folding.candidates import KEYS, MacTable, divisors, mac_table, vec
 from alveoflow.compiler.folding.plan import FoldingPlan
 from alveoflow.compiler.folding.slr import Placement, floorplan
 from alveoflow.compiler.ir import Graph, Node, hw
+from alveoflow.compiler.physical import policy
+from alveoflow.compiler.physical.policy import lut_mac_styles, mul_style
 from alveoflow.errors import ConfigError, close_matches
 from alveoflow.hw.platforms import Platform, load_platform
 
@@ -72,7 +74,7 @@ PE_OPS = (hw.StreamingMaxPool, hw.SumPool, hw.Thresholding, hw.AddStreams, hw.Du
 
 
 @dataclass
-class Design:
+class Candidate:
     ii_target: float
     graph: Graph
     styles: dict[str, tuple[str, int]]
@@ -147,10 +149,10 @@ def _check_overrides(
         for key in fields:
             if key not in STYLE_KEYS and key not in own:
                 raise ConfigError(f"override {name}: {node.op.kind} has no field {key!r}")
-        if "mac_style" in fields and fields["mac_style"] not in mac_styles_for(node.op):
+        if "mac_style" in fields and fields["mac_style"] not in lut_mac_styles(node.op):
             raise ConfigError(
                 f"override {name}: mac_style {fields['mac_style']!r} does not apply to this "
-                f"{node.op.kind}; choose one of {list(mac_styles_for(node.op))}"
+                f"{node.op.kind}; choose one of {list(lut_mac_styles(node.op))}"
             )
         out[name] = dict(fields)
     return out
@@ -183,7 +185,7 @@ class _Search:
     def upper_bound(self) -> float:
         return max([float(np.max(t.cycles)) for t in self.macs.values()] + [self.lower_bound()])
 
-    def maximise(self) -> Design:
+    def maximise(self) -> Candidate:
         lo, hi = self.lower_bound(), self.upper_bound() * 1.05
         best = self.at(hi)
         if best is None or not best.fits:
@@ -201,7 +203,7 @@ class _Search:
                 lo = mid
         return self._refine(floor, best)
 
-    def _refine(self, floor: float, best: Design) -> Design:
+    def _refine(self, floor: float, best: Candidate) -> Candidate:
         """Feasibility is not monotone in II (divisor steps): also try the natural IIs
         (cycle counts some candidate lands on exactly) below the bisection's answer."""
         values = np.unique(np.concatenate([t.cycles for t in self.macs.values()]))
@@ -214,7 +216,7 @@ class _Search:
                 return design
         return best
 
-    def at(self, ii: float) -> Design | None:
+    def at(self, ii: float) -> Candidate | None:
         """The design meeting ``ii``, re-priced until it fits (or None). A resource is
         re-priced when the design needs more of it than the card allows in total, or when
         the floorplan overfills an SLR with it (whole units per SLR: a design that fits in
@@ -244,7 +246,7 @@ class _Search:
                     worst[j] = max(worst[j], usage[k] / budget[k])
         return worst
 
-    def _no_fit(self, design: Design | None) -> ConfigError:
+    def _no_fit(self, design: Candidate | None) -> ConfigError:
         if design is None:
             return ConfigError("no legal folding exists for this graph")
         used = design.estimate.total().to_vector().as_dict()
@@ -268,7 +270,7 @@ class _Search:
         )
 
     # -- one design --------------------------------------------------------------------------
-    def _design(self, ii: float, prices: np.ndarray) -> Design | None:
+    def _design(self, ii: float, prices: np.ndarray) -> Candidate | None:
         fold: dict[str, dict[str, int]] = {}
         styles: dict[str, tuple[str, int]] = {}
         macs: dict[str, str] = {}
@@ -294,7 +296,7 @@ class _Search:
         virtual = Graph(self.graph.inputs, tuple(rest), self.graph.outputs, self.graph.meta)
         est = estimate_graph(virtual, styles, self.fifo_depths, mac_styles=macs)
         placement, sll_ok = self._place(virtual, est)
-        return Design(ii, virtual, styles, est, placement, sll_ok, macs)
+        return Candidate(ii, virtual, styles, est, placement, sll_ok, macs)
 
     def _fold_rest(
         self,
@@ -327,7 +329,7 @@ class _Search:
                 node = _refold(node, {"pe": pe})
                 fold[node.name] = {"pe": pe}
             for t in node.outputs:
-                widths[t.name] = out_elems(node.op) if not op.on_host else 0
+                widths[t.name] = policy.port_lanes(g, node)[1][0] if not op.on_host else 0
             out.append(node)
         return out
 
@@ -395,7 +397,7 @@ def _smallest(
 
 
 def _to_plan(
-    design: Design,
+    design: Candidate,
     platform: Platform,
     clock_mhz: float,
     target: float | str,
@@ -411,7 +413,7 @@ def _to_plan(
         if fields:
             folding[node.name] = fields
     styles = {k: {"style": s, "pack": p} for k, (s, p) in design.styles.items()}
-    macs = {k: hls_mul_style(g.node(k).op, m) for k, m in design.macs.items()}
+    macs = {k: mul_style(g.node(k).op, m) for k, m in design.macs.items()}
     est = design.estimate
     names = {n.name for n in g.nodes}
     return FoldingPlan(
@@ -433,4 +435,34 @@ def _to_plan(
         units=list(est.units),
         overrides={k: dict(v) for k, v in overrides.items()},
         limits={k: float(getattr(platform.limits, k)) for k in KEYS},
+    )
+
+
+def fixed_plan(
+    graph: Graph, platform: str | Platform = "u250", clock_mhz: float = 250.0
+) -> FoldingPlan:
+    """A plan that keeps ``graph``'s own folding: default memory and lane styles, every unit
+    in the platform's I/O SLR (what a build without the folding search uses)."""
+    plat = load_platform(platform) if isinstance(platform, str) else platform
+    folding: dict[str, dict[str, int]] = {}
+    for node in graph.nodes:
+        own = {f.name for f in dataclasses.fields(node.op)}  # type: ignore[arg-type]
+        fields = {k: int(getattr(node.op, k)) for k in ("pe", "simd", "mmv") if k in own}
+        if fields:
+            folding[node.name] = fields
+    units = list(dict.fromkeys(policy.unit_of(n) for n in graph.nodes))
+    ii = max([node_cycles(graph, n) for n in graph.nodes] + [1])
+    return FoldingPlan(
+        platform=plat.name,
+        shell=plat.default_shell,
+        clock_mhz=float(clock_mhz),
+        target="graph",
+        ii_cycles=int(ii),
+        fps=float(clock_mhz * 1e6 / ii),
+        folding=folding,
+        mem_styles={},
+        slr={u: plat.io_slr for u in units},
+        walk=[plat.io_slr],
+        units=units,
+        notes=["no folding search: the graph's own folding, every unit in the I/O SLR"],
     )

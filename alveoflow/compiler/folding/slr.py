@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alveoflow.compiler.estimate.model import GraphEstimate, tensor_widths
-from alveoflow.compiler.ir import Graph
+from alveoflow.compiler.estimate.model import GraphEstimate
+from alveoflow.compiler.ir import Graph, Node
+from alveoflow.compiler.physical import policy
 from alveoflow.hw.platforms import RESOURCE_KEYS, Platform
 
 Edge = tuple[str, str, int]  # (producer node, consumer node, stream bits)
@@ -81,14 +82,21 @@ def floorplan(graph: Graph, est: GraphEstimate, platform: Platform) -> Placement
 def stream_edges(graph: Graph) -> list[Edge]:
     """Every stream between two nodes as (producer, consumer, bits); a stream to or from the
     host side (width 0) is a DMA port, counted as 64 bits."""
-    widths = tensor_widths(graph)
     edges: list[Edge] = []
     for node in graph.nodes:
         for t in node.inputs:
             prod = graph.producer(t)
             if prod is not None:
-                edges.append((prod.name, node.name, widths.get(t, 0) or 64))
+                edges.append((prod.name, node.name, _width(graph, prod, t) or 64))
     return edges
+
+
+def _width(graph: Graph, prod: Node, tensor: str) -> int:
+    """Bits per word of ``tensor`` as its producer writes it (0 for host ends)."""
+    if prod.op.on_host:
+        return 0
+    index = [t.name for t in prod.outputs].index(tensor)
+    return policy.port_lanes(graph, prod)[1][index] * graph.tensor(tensor).qtype.bits
 
 
 def place(

@@ -9,9 +9,11 @@ all op modules).
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
-import tempfile
+import secrets
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -84,41 +86,33 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     }
 
 
-def save_graph(graph: Graph, directory: str | os.PathLike[str], stem: str = "graph") -> Path:
-    """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory`` atomically; returns the .json."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+def graph_to_files(graph: Graph) -> tuple[str, bytes]:
+    """The text of ``graph.json`` and the bytes of ``graph.npz`` of ``graph``."""
     arrays = {f"{n.name}/{k}": np.asarray(v) for n in graph.nodes for k, v in n.weights.items()}
-    text = json.dumps(graph_to_dict(graph), indent=1, sort_keys=False)
-    _atomic_write(out / f"{stem}.npz", lambda f: np.savez(f, **arrays))  # type: ignore[arg-type]
-    _atomic_write(out / f"{stem}.json", lambda f: f.write(text.encode()))
-    return out / f"{stem}.json"
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    return json.dumps(graph_to_dict(graph), indent=1, sort_keys=False), buf.getvalue()
 
 
-def load_graph(directory: str | os.PathLike[str], stem: str = "graph") -> Graph:
-    """Read a graph written by ``save_graph``; verifies it (shapes, types, order)."""
-    folder = Path(directory)
-    try:
-        data = json.loads((folder / f"{stem}.json").read_text())
-        arrays = np.load(folder / f"{stem}.npz")
-    except (OSError, ValueError) as err:
-        raise GraphError(f"cannot read graph from {folder}: {err}") from None
+def graph_from_files(text: str, npz: bytes) -> Graph:
+    """Inverse of ``graph_to_files``; verifies the graph (shapes, types, order)."""
+    data = json.loads(text)
     if data.get("format") != FORMAT_VERSION:
         raise GraphError(
-            f"{folder}/{stem}.json has format {data.get('format')}, "
-            f"expected {FORMAT_VERSION}; recompile"
+            f"graph file has format {data.get('format')}, expected {FORMAT_VERSION}; recompile"
         )
+    with np.load(io.BytesIO(npz), allow_pickle=False) as arrays:
+        weights = {k: arrays[k] for k in arrays.files}
     inputs = [_tensor_from_dict(t) for t in data["inputs"]]
     known = {t.name: t for t in inputs}
     nodes = []
     for nd in data["nodes"]:
-        weights = {k: arrays[f"{nd['name']}/{k}"] for k in nd["weights"]}
         node = Node.create(
             nd["name"],
             op_from_dict(nd),
             [known[t] for t in nd["inputs"]],
             [t["name"] for t in nd["outputs"]],
-            weights,
+            {k: weights[f"{nd['name']}/{k}"] for k in nd["weights"]},
             nd.get("block", ""),
         )
         known.update((t.name, t) for t in node.outputs)
@@ -126,12 +120,34 @@ def load_graph(directory: str | os.PathLike[str], stem: str = "graph") -> Graph:
     return Graph.build(inputs, nodes, data["outputs"], data["meta"])
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def save_graph(graph: Graph, directory: str | os.PathLike[str], stem: str = "graph") -> Path:
+    """Write ``<stem>.json`` and ``<stem>.npz`` into ``directory`` atomically; returns the .json."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    text, npz = graph_to_files(graph)
+    _atomic_write(out / f"{stem}.npz", npz)
+    _atomic_write(out / f"{stem}.json", text.encode())
+    return out / f"{stem}.json"
+
+
+def load_graph(directory: str | os.PathLike[str], stem: str = "graph") -> Graph:
+    """Read a graph written by ``save_graph``; verifies it (shapes, types, order)."""
+    folder = Path(directory)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
+        text = (folder / f"{stem}.json").read_text()
+        npz = (folder / f"{stem}.npz").read_bytes()
+        return graph_from_files(text, npz)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise GraphError(f"cannot read graph from {folder}: {err}") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file (permissions follow the umask)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -1,6 +1,7 @@
-"""``report.json``: what a folded design is estimated to do and cost, per layer and per SLR.
+"""``report.json``: what a design is estimated to do and cost, per layer and per SLR.
 
-``build_report(graph, plan, fifo_result, platform)`` returns a JSON-able dict:
+``build_report(design, plan, fifo_result, platform)`` prices the ``Design``
+(``estimate.estimate_design``) and returns a JSON-able dict:
 
 - ``estimate``: ``fps``, ``latency_ms`` (batch 1), ``clock_mhz``, ``ii_cycles``, ``bottleneck``,
   ``throughput`` per batch size, ``resources.total`` and ``resources.per_slr`` (one entry per
@@ -11,11 +12,12 @@
   ``unit_split`` (its residual block spans several SLRs), resources.
 - ``floorplan``: the SLR ``walk``, ``units`` (unit -> SLR of its first node), ``unit_slrs``
   (unit -> SLRs in stream order), ``split_units``, ``nodes`` (node -> SLR).
-- ``fifos``: depth and width of every stream FIFO.
+- ``fifos``: depth and width of every stream FIFO of the design.
 - ``plan``: the folding plan itself.
 
-``plan_and_report(graph, build_dir, ...)`` plans, sizes FIFOs and writes ``folding_plan.json``
-and ``report.json`` into ``build_dir`` (what ``alveoflow compile`` calls).
+``plan_and_report(graph, build_dir, ...)`` runs the build steps from folding to the report
+(``compiler.pipeline``) and writes ``folding_plan.json`` and ``report.json`` into
+``build_dir`` (for experiments on lowered graphs; ``alveoflow compile`` writes whole builds).
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alveoflow.compiler.estimate.model import GraphEstimate, estimate_graph, tensor_widths
-from alveoflow.compiler.fifo import FifoResult, size_fifos
-from alveoflow.compiler.folding import FoldingPlan, apply_plan, plan_folding
+from alveoflow.compiler.estimate.model import GraphEstimate, estimate_design
+from alveoflow.compiler.fifo import FifoResult
+from alveoflow.compiler.folding import FoldingPlan
 from alveoflow.compiler.ir import Graph
-from alveoflow.hw.platforms import RESOURCE_KEYS, Platform, load_platform
+from alveoflow.compiler.physical import DMA, Design
+from alveoflow.hw.platforms import RESOURCE_KEYS, Platform
 
-REPORT_VERSION = 1
-REPLAN_ROUNDS = 2
+REPORT_VERSION = 2
 log = logging.getLogger(__name__)
 
 
@@ -41,18 +43,11 @@ def _round(d: dict[str, float], nd: int = 1) -> dict[str, float]:
     return {k: round(float(v), nd) for k, v in d.items()}
 
 
-def design_estimate(graph: Graph, plan: FoldingPlan, fifo: FifoResult | None) -> GraphEstimate:
-    """The folded graph priced with the plan's memory styles and the sized FIFOs."""
-    styles = {k: (str(v["style"]), int(v["pack"])) for k, v in plan.mem_styles.items()}
-    depths = fifo.depths if fifo is not None else None
-    return estimate_graph(graph, styles, depths, mac_styles=plan.mac_styles)
-
-
-def per_slr(est: GraphEstimate, plan: FoldingPlan, platform: Platform) -> list[dict[str, Any]]:
+def per_slr(est: GraphEstimate, design: Design, platform: Platform) -> list[dict[str, Any]]:
     usage = [dict.fromkeys(RESOURCE_KEYS, 0.0) for _ in range(platform.num_slrs)]
-    for unit, pieces in est.per_node().items():
+    for _unit, pieces in est.per_node().items():
         for name, cost in pieces:
-            slr = _node_slr(plan, name, unit, platform)
+            slr = design.node_slrs.get(name, design.io_slr)
             for k, v in cost.as_dict().items():
                 usage[slr][k] += v
     rows = []
@@ -77,21 +72,14 @@ def per_slr(est: GraphEstimate, plan: FoldingPlan, platform: Platform) -> list[d
     return rows
 
 
-def _node_slr(plan: FoldingPlan, node: str, unit: str, platform: Platform) -> int:
-    if node in plan.node_slrs:
-        return plan.node_slrs[node]
-    return plan.slr.get(unit, platform.io_slr)
-
-
 def build_report(
-    graph: Graph, plan: FoldingPlan, fifo_result: FifoResult | None, platform: Platform
+    design: Design, plan: FoldingPlan, fifo_result: FifoResult | None, platform: Platform
 ) -> dict[str, Any]:
-    """The report dict (see module docstring). ``graph`` may be folded or not."""
-    folded = apply_plan(graph, plan)
-    est = design_estimate(folded, plan, fifo_result)
-    slrs = per_slr(est, plan, platform)
-    clock = plan.clock_mhz
-    sll = _sll(folded, plan, platform)
+    """The report dict of ``design`` (see module docstring)."""
+    est = estimate_design(design)
+    slrs = per_slr(est, design, platform)
+    clock = design.clock_mhz
+    sll = _sll(design, plan, platform)
     estimate: dict[str, Any] = {
         "fps": round(est.fps(clock), 1),
         "latency_ms": round(fifo_result.latency_ms, 4) if fifo_result else None,
@@ -113,25 +101,24 @@ def build_report(
     }
     return {
         "version": REPORT_VERSION,
-        "model": str(graph.meta.get("model", "graph")),
+        "model": str(design.graph.meta.get("model", "graph")),
         "platform": platform.to_dict(),
         "estimate": estimate,
-        "layers": _layers(folded, est, plan, platform),
-        "fifos": _fifos(folded, fifo_result),
+        "layers": _layers(est, design, plan),
+        "fifos": _fifos(design),
         "floorplan": {
             "walk": plan.walk,
             "units": plan.slr,
             "unit_slrs": plan.unit_slrs or {u: [s] for u, s in plan.slr.items()},
             "split_units": plan.split_units,
-            "nodes": {r.name: _node_slr(plan, r.name, r.unit, platform) for r in est.nodes},
+            "nodes": {r.name: design.node_slrs.get(r.name, design.io_slr) for r in est.nodes},
+            "ips": {ip.name: ip.slr for ip in design.ips},
         },
         "plan": plan.to_dict(),
     }
 
 
-def _layers(
-    graph: Graph, est: GraphEstimate, plan: FoldingPlan, platform: Platform
-) -> list[dict[str, Any]]:
+def _layers(est: GraphEstimate, design: Design, plan: FoldingPlan) -> list[dict[str, Any]]:
     out = []
     for row in est.nodes:
         if row.cycles == 0 and row.cost.lut == 0:
@@ -141,7 +128,8 @@ def _layers(
                 "name": row.name,
                 "kind": row.kind,
                 "unit": row.unit,
-                "slr": _node_slr(plan, row.name, row.unit, platform),
+                "slr": design.node_slrs.get(row.name, design.io_slr),
+                "ip": design.ip_of(row.name),
                 "unit_split": plan.is_split(row.unit),
                 "cycles": row.cycles,
                 "folding": plan.folding.get(row.name, {}),
@@ -155,32 +143,28 @@ def _layers(
     return out
 
 
-def _fifos(graph: Graph, fifo: FifoResult | None) -> list[dict[str, Any]]:
-    if fifo is None:
-        return []
-    widths = tensor_widths(graph)
+def _fifos(design: Design) -> list[dict[str, Any]]:
     return [
-        {"tensor": t, "consumer": c, "depth": d, "width_bits": widths.get(t, 0)}
-        for (t, c), d in sorted(fifo.depths.items())
+        {
+            "tensor": s.tensor,
+            "consumer": s.dst,
+            "depth": s.depth,
+            "width_bits": s.src_width,
+            "kind": s.kind,
+        }
+        for s in design.streams
     ]
 
 
-def _sll(graph: Graph, plan: FoldingPlan, platform: Platform) -> dict[str, Any]:
+def _sll(design: Design, plan: FoldingPlan, platform: Platform) -> dict[str, Any]:
     """SLR-crossing wires per boundary: every stream between nodes in different SLRs,
     ``width + 2`` on each boundary it crosses (inside a split block, main and bypass)."""
-    from alveoflow.compiler.estimate.model import unit_of
-
-    widths = tensor_widths(graph)
     used = [0] * max(platform.num_slrs - 1, 0)
-    for node in graph.nodes:
-        for t in node.inputs:
-            prod = graph.producer(t)
-            if prod is None:
-                continue
-            a = _node_slr(plan, prod.name, unit_of(prod), platform)
-            b = _node_slr(plan, node.name, unit_of(node), platform)
-            for boundary in range(min(a, b), max(a, b)):
-                used[boundary] += (widths.get(t, 0) or 64) + 2
+    for s in design.streams:
+        a = design.node_slrs.get(s.src, design.io_slr) if s.src != DMA else design.io_slr
+        b = design.node_slrs.get(s.dst, design.io_slr) if s.dst != DMA else design.io_slr
+        for boundary in range(min(a, b), max(a, b)):
+            used[boundary] += s.src_width + 2
     budget = list(platform.sll_per_boundary)
     return {
         "used": used,
@@ -199,29 +183,28 @@ def plan_and_report(
     overrides: dict[str, dict[str, Any]] | None = None,
     limits: dict[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Plan the folding, size the FIFOs, write ``folding_plan.json`` and ``report.json``
-    into ``build_dir``; returns the report dict (its ``timing_s`` says how long each took)."""
+    """Fold, size FIFOs, build the design and report it for a lowered ``graph`` (the
+    pipeline's steps ``fold`` .. ``estimate``); writes ``folding_plan.json`` and
+    ``report.json`` into ``build_dir`` and returns the report (``timing_s``: seconds taken)."""
+    from alveoflow.compiler import pipeline
+    from alveoflow.compiler.config import BuildConfig, parse_target
+
     out = Path(build_dir)
     out.mkdir(parents=True, exist_ok=True)
-    plat = load_platform(platform, limits)
+    config = BuildConfig(
+        platform=platform,
+        clock_mhz=clock_mhz,
+        target_fps=parse_target(target_fps),
+        limits=dict(limits or {}),
+        overrides=dict(overrides or {}),
+    )
     t0 = time.perf_counter()
-    log.info("planning folding for %s (target %s FPS)", plat.name, target_fps)
-    plan = plan_folding(graph, plat, target_fps, clock_mhz, overrides)
+    plan = pipeline.fold(graph, config)
     t1 = time.perf_counter()
-    log.info("sizing FIFOs with the dataflow model")
-    folded = apply_plan(graph, plan)
-    fifo = size_fifos(folded, clock_mhz)
+    plan, folded, fifo = pipeline.size_fifos(graph, plan, config)
     t2 = time.perf_counter()
-    report = build_report(folded, plan, fifo, plat)
-    for _ in range(REPLAN_ROUNDS):  # the sized FIFOs cost resources too: plan again with them
-        if report["estimate"]["within_limits"]:
-            break
-        log.info("FIFOs push the design over a limit: planning again with their cost")
-        plan = plan_folding(graph, plat, target_fps, clock_mhz, overrides, fifo_depths=fifo.depths)
-        folded = apply_plan(graph, plan)
-        fifo = size_fifos(folded, clock_mhz)
-        report = build_report(folded, plan, fifo, plat)
-    t2 = time.perf_counter()
+    design = pipeline.physical_design(folded, plan, fifo, config)
+    report = pipeline.estimate(design, plan, fifo, config)
     report["timing_s"] = {"plan": round(t1 - t0, 3), "fifo": round(t2 - t1, 3)}
     plan.save(out / "folding_plan.json")
     (out / "report.json").write_text(json.dumps(report, indent=1))

@@ -2,8 +2,10 @@
 ``DuplicateStreams`` node, because a hardware stream has exactly one reader.
 
 The node is named ``<tensor>.dup``; its outputs ``<tensor>.dup.0``, ``.1``, ... feed the
-readers in graph order. Host ops (``DequantizeOutput``) read results from card memory, not
-from a stream, so they do not count as readers.
+readers in graph order. Host ops (``DequantizeOutput``) read card results from card memory,
+which the output DMA writes from a stream: all host readers of a card tensor together count
+as one reader (the DMA), fed by the last copy, so a logits stream read by ``LabelSelect`` and
+by the host gets its copy for the DMA.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from alveoflow.compiler.ir import Graph, Node, hw
 def insert_duplicate_streams(graph: Graph) -> Graph:
     """Add a DuplicateStreams node for every stream with several card readers."""
     readers: dict[str, list[tuple[int, int]]] = defaultdict(list)  # tensor -> (node, slot)
+    dma: dict[str, list[tuple[int, int]]] = defaultdict(list)  # host readers of card tensors
     for i, node in enumerate(graph.nodes):
-        if node.op.on_host:
-            continue
         for slot, t in enumerate(node.inputs):
-            readers[t].append((i, slot))
+            if not node.op.on_host:
+                readers[t].append((i, slot))
+            elif _on_card(graph, t):
+                dma[t].append((i, slot))
     shared = {  # float tensors are not streams (left by nodes lowering could not map)
-        t: r for t, r in readers.items() if len(r) > 1 and not graph.tensor(t).qtype.is_float
+        t: r
+        for t, r in readers.items()
+        if len(r) + bool(dma.get(t)) > 1 and not graph.tensor(t).qtype.is_float
     }
     if not shared:
         return graph
@@ -32,12 +38,15 @@ def insert_duplicate_streams(graph: Graph) -> Graph:
     for tensor, slots in shared.items():
         info = graph.tensor(tensor)
         name = f"{tensor}.dup"
-        outs = [f"{name}.{k}" for k in range(len(slots))]
-        op = hw.DuplicateStreams(channels=info.shape[-1], dt=info.qtype, copies=len(slots))
+        copies = len(slots) + bool(dma.get(tensor))
+        outs = [f"{name}.{k}" for k in range(copies)]
+        op = hw.DuplicateStreams(channels=info.shape[-1], dt=info.qtype, copies=copies)
         block = _fork_block(graph, tensor, [graph.nodes[i] for i, _ in slots])
         added[tensor] = Node.create(name, op, [info], outs, block=block)
-        for (i, slot), out in zip(slots, outs, strict=True):
+        for (i, slot), out in zip(slots, outs, strict=False):
             inputs[i][slot] = out
+        for i, slot in dma.get(tensor, []):
+            inputs[i][slot] = outs[-1]
     nodes = [added[t.name] for t in graph.inputs if t.name in added]
     for node, ins in zip(graph.nodes, inputs, strict=True):
         nodes.append(
@@ -45,6 +54,11 @@ def insert_duplicate_streams(graph: Graph) -> Graph:
         )
         nodes.extend(added[t.name] for t in node.outputs if t.name in added)
     return Graph.build(graph.inputs, nodes, graph.outputs, graph.meta)
+
+
+def _on_card(graph: Graph, tensor: str) -> bool:
+    producer = graph.producer(tensor)
+    return producer is not None and not producer.op.on_host
 
 
 def _fork_block(graph: Graph, tensor: str, readers: list[Node]) -> str:

@@ -11,12 +11,17 @@
   and ``sync_from_device`` copy between the two (a slice syncs only its bytes), so a missing
   sync gives wrong answers.
 
-The compute unit checks every call against the linked design (the manifest's card section,
-i.e. what the xclbin's connectivity would say): argument order, that each buffer lives in
-its bank with the right dtype and frame shape, that the batch fits; it then runs the card
-graph with a backend (default ``sim``) over the *device* copy of the input buffer, with the
-FC weights taken from the device copy of the FC buffer, and writes top-k (uint32) and
-logits codes into the device copies of the output buffers.
+The compute unit is the generated kernel as the build describes it to Vitis, not as the host
+believes it is: it reads the build's ``kernel.xml`` (the kernel's arguments: name, order,
+buffer or scalar) and ``link/link.cfg`` (the memory each buffer port is connected to), and
+refuses a manifest whose ``card.kernel_args`` disagree with them. Every call is checked
+against that: the number and order of arguments, that each buffer argument is a whole card
+buffer in the memory its port is linked to, with the right dtype and frame shape, that the
+batch is a positive int that fits. It then runs the card part with a backend over the
+*device* copy of the input buffer (``kernel="sim"``, the default: the bit-exact reference;
+``kernel="cppsim"``: the generated C++ compiled with g++), with the FC weights taken from the
+device copy of the FC buffer, and writes top-k (uint32) and logits codes into the device
+copies of the output buffers.
 
 Every step is appended to the device's log as a ``Transaction`` so tests can assert the
 host's behaviour (allocations with targets, sync order, call arguments, batch sizes).
@@ -36,8 +41,8 @@ import numpy as np
 
 from alveoflow.compiler.ir import Graph, Node
 from alveoflow.errors import DeviceError, GraphError
+from alveoflow.runtime.backends.alveo.contract import KernelContract, read_contract
 from alveoflow.runtime.build import Build, open_build
-from alveoflow.runtime.manifest import DEFAULT_ARGS
 
 BANKS = ("bank0", "bank1", "bank2", "bank3", "PLRAM0", "PLRAM1", "PLRAM2")
 GARBAGE = 0xA5
@@ -185,21 +190,22 @@ class _Handle:
 
 
 class EmulatedKernel:
-    """The compute unit: checks each call against the design, then computes (see above)."""
+    """The compute unit: checks each call against the build's kernel (see above), then
+    computes."""
 
-    def __init__(self, device: EmulatedDevice, build: Build, make_backend: Callable[[Graph], Any]):
+    def __init__(
+        self,
+        device: EmulatedDevice,
+        build: Build,
+        make_backend: Callable[[Graph], Any],
+        contract: KernelContract,
+    ):
         self.device, self.build, self.make_backend = device, build, make_backend
         card = build.manifest.card
         assert card is not None
         self.card = card
-        roles = {"input", *(o.kind for o in build.plan.outputs)}
-        if build.plan.fc_node is not None and card.fc_weights_file is not None:
-            roles.add("fc_weights")
-        self.args = (
-            list(card.args)
-            if card.args
-            else [a for a in DEFAULT_ARGS if a in roles or a == "batch"]
-        )
+        self.contract = contract
+        self.roles = {a.name: a.role for a in card.kernel_args}
         self._calls = itertools.count(1)
         self._backend: Any = None
         self._fc_state: tuple[int, int] | None = None
@@ -228,27 +234,36 @@ class EmulatedKernel:
         return call_id
 
     def _bind(self, args: tuple[Any, ...]) -> dict[str, Any]:
-        if len(args) != len(self.args):
+        """Check ``args`` against kernel.xml and link.cfg; role -> argument."""
+        xml = self.contract.args
+        if len(args) != len(xml):
+            names = [a.name for a in xml]
             raise DeviceError(
-                f"kernel takes {len(self.args)} arguments {self.args}, got {len(args)}"
+                f"kernel {self.contract.kernel} takes {len(xml)} arguments {names}, got {len(args)}"
             )
-        table = dict(zip(self.args, args, strict=True))
-        batch = table["batch"]
-        if not isinstance(batch, int | np.integer) or batch < 1:
-            raise DeviceError(f"batch argument must be a positive int, got {batch!r}")
-        table["batch"] = int(batch)
-        for role in self.args:
-            if role != "batch":
-                self._check_buffer(role, table[role], int(batch))
+        table: dict[str, Any] = {}
+        for arg, value in zip(xml, args, strict=True):
+            role = self.roles[arg.name]
+            if arg.scalar:
+                if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+                    raise DeviceError(
+                        f"argument {arg.name} ({role}) must be a positive int, got {value!r}"
+                    )
+                table[role] = int(value)
+            else:
+                table[role] = value
+        for arg in xml:
+            if not arg.scalar:
+                role = self.roles[arg.name]
+                self._check_buffer(role, table[role], table["batch"], self.contract.bank(arg))
         return table
 
-    def _check_buffer(self, role: str, buf: Any, batch: int) -> None:
+    def _check_buffer(self, role: str, buf: Any, batch: int, bank: str) -> None:
         if not isinstance(buf, EmulatedBuffer) or buf._root is not buf:
             raise DeviceError(f"{role} argument is not a whole card buffer: {type(buf).__name__}")
         root = buf.root
         if root.memory.device is not self.device:
             raise DeviceError(f"{role} buffer lives on another card")
-        bank = self.card.bank(role)
         if root.memory.name != bank:
             raise DeviceError(f"{role} buffer is in {root.memory.name}, the design reads {bank}")
         plan = self.build.plan
@@ -321,12 +336,14 @@ class EmulatedPynq:
         cards: int = 1,
         make_backend: Callable[[Graph], Any] | None = None,
         log_limit: int | None = None,
+        kernel: str = "sim",
     ) -> None:
         self.build = open_build(build_dir)
         if self.build.manifest.card is None:
             raise DeviceError(f"{build_dir}: the manifest has no card section to emulate")
+        self.contract = read_contract(self.build)
         self.cards = [EmulatedDevice(i, log=deque(maxlen=log_limit)) for i in range(cards)]
-        self.make_backend = make_backend or _sim_backend
+        self.make_backend = make_backend or _kernel_backend(self.build, kernel)
 
     def devices(self) -> list[EmulatedDevice]:
         return list(self.cards)
@@ -336,11 +353,11 @@ class EmulatedPynq:
         assert card is not None
         if not isinstance(device, EmulatedDevice) or device not in self.cards:
             raise DeviceError(f"not a device of this emulator: {device!r}")
-        if Path(xclbin) != card.xclbin:
+        if xclbin is not None and card.xclbin is not None and Path(xclbin) != card.xclbin:
             raise DeviceError(f"emulator holds {card.xclbin}, asked to load {xclbin}")
         device.record("load_overlay", xclbin=str(xclbin))
-        kernel = EmulatedKernel(device, self.build, self.make_backend)
-        return EmulatedOverlay(device, card.kernel, kernel)
+        kernel = EmulatedKernel(device, self.build, self.make_backend, self.contract)
+        return EmulatedOverlay(device, card.compute_unit, kernel)
 
     def allocate(self, shape: tuple[int, ...], dtype: Any, target: Any) -> EmulatedBuffer:
         if not isinstance(target, EmulatedMemory):
@@ -348,7 +365,33 @@ class EmulatedPynq:
         return target.allocate(shape, dtype)
 
 
-def _sim_backend(graph: Graph) -> Any:
-    from alveoflow.runtime.backends.sim import SimBackend
+KERNELS = ("sim", "cppsim")
 
-    return SimBackend(graph, device="cpu")
+
+def _kernel_backend(build: Build, kernel: str) -> Callable[[Graph], Any]:
+    """What computes a call: the reference (``sim``) or the generated C++ (``cppsim``)."""
+    if kernel == "sim":
+        from alveoflow.runtime.backends.sim import SimBackend
+
+        return lambda graph: SimBackend(graph, device="cpu")
+    if kernel == "cppsim":
+        from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
+
+        return lambda graph: _CppSimKernel(CppSimBackend(build.dir, graph), graph)
+    raise DeviceError(f"emulated kernel must be one of {KERNELS}, got {kernel!r}")
+
+
+class _CppSimKernel:
+    """The generated C++ as the emulated card's kernel, with the FC weights the card holds."""
+
+    def __init__(self, backend: Any, graph: Graph) -> None:
+        self.backend, self.graph = backend, graph
+
+    def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        fc = next((n for n in self.graph.nodes if getattr(n.op, "external_weights", False)), None)
+        if fc is not None:
+            self.backend.set_fc_weights(np.asarray(fc.weights["weights"]).astype(np.int8))
+        return self.backend.run(x)
+
+    def close(self) -> None:
+        self.backend.close()

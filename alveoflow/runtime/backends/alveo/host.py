@@ -10,8 +10,9 @@ sets (default 3: triple buffering) of input / top-k / logits buffers, each sized
 cut into chunks of ``max_batch`` and pipelined over the buffer sets with
 ``acc.start(...)``/``handle.wait()``: chunk i+1 is copied and synced while chunk i runs, so
 the card never waits on the host. Every transfer syncs only the frames in use
-(``buf[:n].sync_to_device()``). The kernel's argument order is ``card.args`` from the
-manifest (default ``manifest.DEFAULT_ARGS``, keeping the roles the build has).
+(``buf[:n].sync_to_device()``). The kernel is called with its arguments in the order of
+the manifest's ``card.kernel_args`` (written from the design, named as in ``kernel.xml``):
+each buffer argument gets the buffer of its role, the ``batch`` scalar the frame count.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from alveoflow.compiler.buildfmt import CardSpec, load_fc_weights
 from alveoflow.errors import ConfigError, DeviceError
 from alveoflow.runtime.backends.alveo.pynq_api import CardApi, PynqApi, pick_device
 from alveoflow.runtime.build import Build
-from alveoflow.runtime.manifest import DEFAULT_ARGS, CardSpec
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,11 @@ class AlveoBackend:
         self._args = _arg_order(card, self._roles)
         self._sets: list[BufferSet] = []
         self._fc: Any = None
+        xclbin = _xclbin(card, self.api)
         device = pick_device(self.api, device_index, card.platform)
         self.device_name = str(getattr(device, "name", device))
-        self.overlay = self.api.overlay(card.xclbin, device)
-        self.kernel = _attr(self.overlay, card.kernel, "compute unit")
+        self.overlay = self.api.overlay(xclbin, device)
+        self.kernel = _attr(self.overlay, card.compute_unit, "compute unit")
         try:
             self._fc = self._upload_fc(build)
             self._sets = [self._allocate_set() for _ in range(buffers)]
@@ -93,17 +95,7 @@ class AlveoBackend:
             return None
         node = build.graph.node(build.plan.fc_node or "")
         expected = tuple(node.weights["weights"].shape)
-        path = self.card.fc_weights_file
-        assert path is not None  # _roles only lists fc_weights when the file is declared
-        try:
-            weights = np.load(path)
-        except (OSError, ValueError) as err:
-            raise ConfigError(f"cannot read the FC weights file {path}: {err}") from None
-        if weights.dtype != np.int8 or weights.shape != expected:
-            raise ConfigError(
-                f"{path}: FC weights are {weights.dtype}{weights.shape}, the card expects "
-                f"int8{expected}; recompile the build"
-            )
+        weights = load_fc_weights(build.manifest, expected)
         buf = self._allocate("fc_weights", expected, np.dtype(np.int8))
         buf[...] = weights
         buf.sync_to_device()
@@ -203,12 +195,26 @@ def _roles(build: Build) -> dict[str, tuple[tuple[int, ...], np.dtype, str]]:
 
 
 def _arg_order(card: CardSpec, roles: dict[str, Any]) -> list[str]:
-    if card.args is None:
-        return [a for a in DEFAULT_ARGS if a in roles or a == "batch"]
-    missing = [r for r in roles if r not in card.args]
+    """The roles of the kernel's arguments in call order (``card.kernel_args``)."""
+    order = [a.role for a in card.kernel_args]
+    missing = [r for r in roles if r not in order]
     if missing:
-        raise ConfigError(f"manifest card.args {list(card.args)} lacks buffers {missing}")
-    return list(card.args)
+        names = [a.name for a in card.kernel_args]
+        raise ConfigError(f"the kernel's arguments {names} lack buffers for {missing}")
+    return order
+
+
+def _xclbin(card: CardSpec, api: Any) -> Any:
+    """The linked bitstream; a build that was never linked has none (the emulated card
+    needs none: it runs the design's kernel description)."""
+    if card.xclbin is not None:
+        return card.xclbin
+    if getattr(api, "emulated", False):
+        return None
+    raise ConfigError(
+        "this build has no linked bitstream yet: run `alveoflow build BUILD_DIR` on a machine "
+        "with Vitis, or use backend='sim' or 'emulated'"
+    )
 
 
 def _attr(overlay: Any, name: str, what: str) -> Any:

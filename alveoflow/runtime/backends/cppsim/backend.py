@@ -1,18 +1,19 @@
 """``CppSimBackend``: the generated C++ of a build, compiled with g++, run through ctypes.
 
 ``CppSimBackend(build_dir, card_graph=None, *, folding="csim", jobs=None, opt=OPT,
-cache_dir=None)``
-compiles (or takes from the cache, see ``compile``) generated ``hls/`` sources into a shared
-library with a C ABI (``af_run``, see ``hls/cppsim/network.cpp``) and implements the backend
-protocol. ``folding`` picks the sources:
+cache_dir=None)`` compiles (or takes from the cache, see ``compile``) the C++ the build
+emitted into a shared library with a C ABI (``af_run``, see ``hls/cppsim/network.cpp``) and
+implements the backend protocol. It only reads the build directory: objects, the library and
+logs go to ``cache_dir`` (default ``$ALVEOFLOW_CACHE/cppsim``). ``folding`` picks the
+sources:
 
-- ``"csim"`` (default): the build's design re-emitted into ``BUILD_DIR/cppsim/csim`` with
-  every word at most 64 bits (``compiler.codegen.csim``): the same library code, weights and
-  structure, several times faster under g++ than wide hardware words;
-- ``"hardware"``: the build's own sources (``alveoflow build BUILD_DIR --generate-only``;
-  generated here when missing), exactly what Vitis synthesises.
+- ``"hardware"``: the build's own sources (``BUILD/hls``), exactly the design Vitis would
+  synthesise;
+- ``"csim"`` (default): the same network refolded so that every word is at most 64 bits
+  (``BUILD/cppsim/csim``, emitted when ``BuildConfig.csim_variant`` is set): the same library
+  code, weights and structure, several times faster under g++.
 
-A directory with ``codegen.json`` but no ``graph.json`` (an emitted tree) is used as it is.
+A folder with ``design.json`` but no manifest (an emitted tree) is used as it is.
 Protocol:
 
 - ``run(x)``: ``x`` (N, *card input frame) in the card storage dtype -> ``{card tensor:
@@ -22,7 +23,8 @@ Protocol:
 - ``name`` = "cppsim", ``max_batch`` = None, ``close()``.
 
 ``card_graph`` (optional) is only used to check that the build's card outputs are the
-ones the caller expects. The external FC weights come from ``weights/fc_weights.npy``.
+ones the caller expects. The external FC weights are the build's ``weights/fc_weights.npy``,
+hash-checked against its manifest.
 """
 
 from __future__ import annotations
@@ -34,35 +36,45 @@ from typing import Any
 
 import numpy as np
 
+from alveoflow.compiler import buildfmt
 from alveoflow.errors import ConfigError, DeviceError
 from alveoflow.runtime.backends.cppsim.compile import (
     OPT,
     CompileReport,
     build_library,
-    load_codegen,
+    load_design,
 )
 
 _P = ctypes.c_void_p
 FOLDINGS = ("csim", "hardware")
+CSIM_ROOT = "cppsim/csim"
 
 
 def sources_for(build_dir: Path, folding: str) -> Path:
-    """The folder holding the generated sources to compile (generating them if needed)."""
-    if not (build_dir / "graph.json").is_file():
+    """The folder holding the generated sources to compile."""
+    if not (build_dir / buildfmt.MANIFEST).is_file():
         return build_dir  # an emitted tree: use what is there
-    from alveoflow.compiler.codegen.builddir import design_inputs, generate
-
     if folding == "hardware":
-        if not (build_dir / "codegen.json").is_file():
-            generate(build_dir)
         return build_dir
-    from alveoflow.compiler.codegen import emit, write_tree
-    from alveoflow.compiler.codegen.csim import csim_folding
-
-    graph, plan, depths = design_inputs(build_dir)
-    root = build_dir / "cppsim" / "csim"
-    write_tree(emit(csim_folding(graph), plan, depths), root)
+    root = build_dir / CSIM_ROOT
+    if not (root / "design.json").is_file():
+        raise ConfigError(
+            f"{build_dir} has no C-simulation variant ({CSIM_ROOT}); use folding='hardware' or "
+            "recompile with the C-simulation variant (BuildConfig.csim_variant)"
+        )
     return root
+
+
+def _fc_weights(build_dir: Path, info: dict[str, Any]) -> np.ndarray | None:
+    fc = info.get("fc")
+    if fc is None:
+        return None
+    if (build_dir / buildfmt.MANIFEST).is_file():
+        manifest = buildfmt.read_manifest(build_dir)
+        weights = buildfmt.load_fc_weights(manifest, tuple(fc["shape"]))
+    else:
+        weights = np.load(build_dir / fc["npy"], allow_pickle=False)
+    return np.ascontiguousarray(weights.astype(np.int8))
 
 
 def _dtype(end: dict[str, Any]) -> np.dtype:
@@ -90,15 +102,16 @@ class CppSimBackend:
     ) -> None:
         if folding not in FOLDINGS:
             raise ConfigError(f"cppsim folding must be one of {FOLDINGS}, got {folding!r}")
-        self.dir = sources_for(Path(build_dir), folding)
-        self.info = load_codegen(self.dir)
+        self.build_dir = Path(build_dir)
+        self.dir = sources_for(self.build_dir, folding)
+        self.info = load_design(self.dir)
         if card_graph is not None:
             want = set(card_graph.outputs)
             have = {o["tensor"] for o in self.info["dma"]["outputs"]}
             if want != have:
                 raise ConfigError(
                     f"{self.dir}: generated code outputs {sorted(have)} but the card graph has "
-                    f"{sorted(want)}; regenerate with `alveoflow build {self.dir} --generate-only`"
+                    f"{sorted(want)}; recompile the build"
                 )
         self.report: CompileReport = build_library(
             self.dir, jobs=jobs, opt=opt, cache_dir=cache_dir
@@ -106,14 +119,15 @@ class CppSimBackend:
         self._lib: ctypes.CDLL | None = ctypes.CDLL(str(self.report.library))
         self._lib.af_run.restype = ctypes.c_int
         self._lib.af_run.argtypes = [_P, ctypes.c_uint, _P, _P, _P]
-        fc = self.info.get("fc")
-        self._fc = (
-            None
-            if fc is None
-            else np.ascontiguousarray(np.load(self.dir / fc["npy"]).astype(np.int8))
-        )
+        self._fc = _fc_weights(self.build_dir, self.info)
         self._in = self.info["dma"]["input"]
         self._outs = self.info["dma"]["outputs"]
+
+    def set_fc_weights(self, weights: np.ndarray) -> None:
+        """Run with these external FC weights (int8, the build's shape) from now on."""
+        if self._fc is None or weights.shape != self._fc.shape:
+            raise ConfigError(f"cppsim: FC weights of shape {weights.shape} do not fit this build")
+        self._fc = np.ascontiguousarray(weights.astype(np.int8))
 
     @property
     def tap_names(self) -> list[str]:

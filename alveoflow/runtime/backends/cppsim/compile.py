@@ -1,9 +1,10 @@
 """Compile a build directory's generated C++ into one shared library, cached by content hash.
 
-``build_library(build_dir, jobs, opt)`` reads ``codegen.json`` (``cppsim.sources`` and
+``build_library(build_dir, jobs, opt)`` reads ``design.json`` (``cppsim.sources`` and
 ``cppsim.include_dirs``), compiles every translation unit with g++ (``-O2 -fPIC``; units in
-parallel, ``jobs`` at a time) into ``cppsim/obj/<hash>.o`` and links
-``cppsim/libafnet-<hash>.so``. A unit's hash covers the compiler, the flags, its source and
+parallel, ``jobs`` at a time) into ``<cache>/<unit>-<hash>.o`` and links
+``<cache>/libafnet-<hash>.so`` (the cache is outside the build directory, which is only
+read). A unit's hash covers the compiler, the flags, its source and
 every header it can include (``hls/include``, ``hls/src/*.h`` and its own parameter header), so
 an unchanged unit is never recompiled and an edited weight header always is. A failing
 compile raises ``ToolchainError`` with the log file and its last lines.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from alveoflow.errors import ConfigError, ToolchainError
 from alveoflow.hw.hls import CXXFLAGS, find_ap_types, find_cxx
+from alveoflow.paths import cache_root
 
 log = logging.getLogger(__name__)
 OPT = "-O2 -fvisibility=hidden -fno-semantic-interposition"
@@ -49,12 +51,12 @@ def _compiler_id(cxx: str) -> bytes:
     return out.stdout.encode()
 
 
-def load_codegen(build_dir: Path) -> dict:
-    path = build_dir / "codegen.json"
+def load_design(build_dir: Path) -> dict:
+    path = build_dir / "design.json"
     if not path.is_file():
         raise ConfigError(
-            f"{build_dir} has no generated C++ ({path.name} is missing); run "
-            f"`alveoflow build {build_dir} --generate-only` first"
+            f"{build_dir} has no generated C++ ({path.name} is missing); is it a build "
+            "directory? Recompile it with `alveoflow compile`"
         )
     return json.loads(path.read_text())
 
@@ -76,17 +78,17 @@ def build_library(
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> CompileReport:
     """Compile and link (see the module docstring); ``cache_dir``: where objects are kept
-    (default ``BUILD_DIR/cppsim/obj``; objects are named by content hash, so one cache can
+    (default ``$ALVEOFLOW_CACHE/cppsim``; objects are named by content hash, so one cache can
     serve many builds)."""
     root = Path(build_dir).resolve()
-    info = load_codegen(root)["cppsim"]
+    info = load_design(root)["cppsim"]
     cxx = find_cxx()
     flags = [*opt.split(), *CXXFLAGS, "-fPIC"]
     flags += [f"-I{root / d}" for d in info["include_dirs"]]
     flags += ["-isystem", str(find_ap_types())]
     ident = _compiler_id(cxx) + " ".join([opt, *CXXFLAGS]).encode()
-    objdir = Path(cache_dir) if cache_dir is not None else root / "cppsim" / "obj"
-    logdir = root / "cppsim" / "logs"
+    objdir = Path(cache_dir) if cache_dir is not None else cache_root() / "cppsim"
+    logdir = objdir / "logs"
     objdir.mkdir(parents=True, exist_ok=True)
     logdir.mkdir(parents=True, exist_ok=True)
     units = []

@@ -1,26 +1,18 @@
-"""Split the card part of a lowered graph into HLS IPs (one per residual block, as the
-reference design does), plus the boundary between host and card.
+"""Which card nodes are synthesised together: the IPs of a design.
 
-- ``card_boundary(graph)``: the card's input tensors (outputs of host ops, or graph inputs
-  read by card ops) and output tensors (graph outputs produced on the card, and the inputs of
-  host ops at the end such as ``DequantizeOutput``), in graph-output order. This is the same
-  split as ``runtime.packing.host_plan``.
-- ``partition(graph)``: card nodes grouped into ``Partition`` s in topological order:
-  - ResNet-style names (``layerX.Y.*``): one IP ``layerX_Y`` per block; everything before the
-    first block is ``stem`` (conv1, maxpool), everything after the last is ``tail`` (final
-    ReLU, pool, FC, top-k).
-  - other graphs: the ``tail`` starts at the first global pool, flatten, external-weight
-    layer or top-k; before it nodes are grouped by the first part of their names
-    (``conv0.swg`` and ``conv0`` together), and consecutive groups are merged while an IP
+- ``partition(graph)``: card nodes grouped into ``Partition`` s in topological order.
+  - Graphs with residual blocks (``Node.block``, set by the frontend): one IP per block (the
+    reference design's unit); everything before the first block is ``stem``, everything
+    after the last is ``tail``.
+  - Other graphs: the ``tail`` starts at the first global pool, flatten, external-weight
+    layer or top-k; before it nodes are grouped by their layer (first component of the
+    module path: ``conv0.swg`` with ``conv0``), and consecutive groups are merged while an IP
     stays within ``max_nodes`` nodes.
   Edges between IPs only go forward (checked).
-- ``split_by_slr(graph, parts, slr_of, unit_of)``: every IP holding a floorplanning unit
-  whose nodes sit in several SLRs (a residual block the floorplanner split at a layer
-  boundary) cut into one IP per run of nodes in the same SLR, in stream order:
-  ``layer3_0`` -> ``layer3_0_a``, ``layer3_0_b``. Every stream that crosses a cut (the main
-  branch and the bypass) becomes a port of both IPs, exactly like a link between blocks.
-  Other IPs are returned unchanged, also one that merges whole units the plan put in
-  different SLRs (``stem``, ``tail``): it is placed whole (see ``design``), as before.
+- ``split_by_slr(graph, parts, slr_of)``: every IP holding a floorplanning unit whose nodes
+  sit in several SLRs (a residual block the floorplanner split at a layer boundary) cut into
+  one IP per run of nodes in the same SLR, in stream order: ``layer3_0`` -> ``layer3_0_a``,
+  ``layer3_0_b``. Other IPs are returned unchanged and are placed whole.
 """
 
 from __future__ import annotations
@@ -30,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from alveoflow.compiler.ir import Graph, Node, hw
+from alveoflow.compiler.physical.policy import unit_of
 from alveoflow.errors import GraphError
 
-_BLOCK = re.compile(r"^layer(\d+)\.(\d+)\.")
 DEFAULT_MAX_NODES = 4
+RESERVED = ("inoutdma",)
 
 
 @dataclass(frozen=True)
@@ -41,27 +34,6 @@ class Partition:
     name: str
     nodes: tuple[Node, ...]
     block: str = ""  # the unsplit IP's name when this is one SLR's part of it, else ""
-
-
-def card_boundary(graph: Graph) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    card = {n.name for n in graph.nodes if not n.op.on_host}
-    inputs: list[str] = []
-    for node in graph.nodes:
-        if node.name not in card:
-            continue
-        for t in node.inputs:
-            prod = graph.producer(t)
-            if (prod is None or prod.name not in card) and t not in inputs:
-                inputs.append(t)
-    outputs: list[str] = []
-    for name in graph.outputs:
-        prod = graph.producer(name)
-        if prod is not None and prod.name not in card:
-            srcs = [t for t in prod.inputs if (graph.producer(t) or prod).name in card]
-        else:
-            srcs = [name]
-        outputs.extend(t for t in srcs if t not in outputs)
-    return tuple(inputs), tuple(outputs)
 
 
 def _is_tail_start(node: Node) -> bool:
@@ -73,29 +45,25 @@ def _is_tail_start(node: Node) -> bool:
     return isinstance(op, hw.Flatten | hw.LabelSelect)
 
 
-def _resnet_groups(nodes: list[Node]) -> list[tuple[str, list[Node]]]:
-    keys = []
-    for node in nodes:
-        m = _BLOCK.match(node.name)
-        keys.append(f"layer{m.group(1)}_{m.group(2)}" if m else None)
-    first = keys.index(next(k for k in keys if k))
-    last = len(keys) - 1 - keys[::-1].index(next(k for k in reversed(keys) if k))
+def _block_groups(nodes: list[Node]) -> list[tuple[str, list[Node]]]:
+    first = next(i for i, n in enumerate(nodes) if n.block)
+    last = max(i for i, n in enumerate(nodes) if n.block)
     groups: dict[str, list[Node]] = {}
     for i, node in enumerate(nodes):
-        key = keys[i] or ("stem" if i < first else "tail" if i > last else None)
-        if key is None:
+        key = node.block or ("stem" if i < first else "tail" if i > last else "")
+        if not key:
             raise GraphError(f"{node.name} sits between residual blocks but belongs to none")
         groups.setdefault(key, []).append(node)
     return list(groups.items())
 
 
-def _generic_groups(nodes: list[Node], max_nodes: int) -> list[tuple[str, list[Node]]]:
+def _layer_groups(nodes: list[Node], max_nodes: int) -> list[tuple[str, list[Node]]]:
     tail_at = next((i for i, n in enumerate(nodes) if _is_tail_start(n)), len(nodes))
-    by_prefix: dict[str, list[Node]] = {}
+    by_layer: dict[str, list[Node]] = {}
     for node in nodes[:tail_at]:
-        by_prefix.setdefault(node.name.split(".")[0], []).append(node)
+        by_layer.setdefault(unit_of(node), []).append(node)
     merged: list[tuple[str, list[Node]]] = []
-    for key, members in by_prefix.items():
+    for key, members in by_layer.items():
         if merged and len(merged[-1][1]) + len(members) <= max_nodes:
             merged[-1][1].extend(members)
         else:
@@ -110,14 +78,16 @@ def partition(graph: Graph, max_nodes: int = DEFAULT_MAX_NODES) -> list[Partitio
     nodes = [n for n in graph.nodes if not n.op.on_host]
     if not nodes:
         raise GraphError("the graph has no card (hardware) nodes to generate code for")
-    resnet = any(_BLOCK.match(n.name) for n in nodes)
-    groups = _resnet_groups(nodes) if resnet else _generic_groups(nodes, max_nodes)
+    blocks = any(n.block for n in nodes)
+    groups = _block_groups(nodes) if blocks else _layer_groups(nodes, max_nodes)
     names: set[str] = set()
     parts: list[Partition] = []
     for key, members in groups:
         name = re.sub(r"[^0-9A-Za-z_]", "_", key)
-        if name in names or name == "inoutdma":
+        if name in names or name in RESERVED:
             name = f"{name}_{len(parts)}"
+        if name[:1].isdigit():
+            name = "n" + name
         names.add(name)
         parts.append(Partition(name, tuple(members)))
     _check_forward(graph, parts)
@@ -136,12 +106,12 @@ def _check_forward(graph: Graph, parts: list[Partition]) -> None:
                     )
 
 
-def _slr_runs(parts_nodes: tuple[Node, ...], slr_of: Callable[[Node], int]) -> list[list[Node]]:
+def _slr_runs(nodes: tuple[Node, ...], slr_of: Callable[[Node], int]) -> list[list[Node]]:
     """Maximal runs of consecutive nodes in one SLR (a Flatten, free in a stream, stays with
     the node before it)."""
     runs: list[list[Node]] = []
     current = -1
-    for node in parts_nodes:
+    for node in nodes:
         slr = current if isinstance(node.op, hw.Flatten) and runs else slr_of(node)
         if not runs or slr != current:
             runs.append([])
@@ -151,18 +121,15 @@ def _slr_runs(parts_nodes: tuple[Node, ...], slr_of: Callable[[Node], int]) -> l
 
 
 def split_by_slr(
-    graph: Graph,
-    parts: list[Partition],
-    slr_of: Callable[[Node], int],
-    unit_of: Callable[[Node], str],
+    graph: Graph, parts: list[Partition], slr_of: Callable[[Node], int]
 ) -> list[Partition]:
     """``parts`` with every IP that holds a split unit cut at each SLR change (see the
     module docstring); the parts are suffixed ``_a``, ``_b``, ... in stream order."""
-    taken = {p.name for p in parts} | {"inoutdma"}
+    taken = {p.name for p in parts} | set(RESERVED)
     out: list[Partition] = []
     for part in parts:
         runs = _slr_runs(part.nodes, slr_of)
-        if len(runs) == 1 or not _holds_split_unit(part, slr_of, unit_of):
+        if len(runs) == 1 or not _holds_split_unit(part, slr_of):
             out.append(part)
             continue
         for k, run in enumerate(runs):
@@ -175,9 +142,7 @@ def split_by_slr(
     return out
 
 
-def _holds_split_unit(
-    part: Partition, slr_of: Callable[[Node], int], unit_of: Callable[[Node], str]
-) -> bool:
+def _holds_split_unit(part: Partition, slr_of: Callable[[Node], int]) -> bool:
     slrs: dict[str, set[int]] = {}
     for node in part.nodes:
         if not isinstance(node.op, hw.Flatten):
