@@ -208,9 +208,12 @@ def reference_codes(source: Graph, values: dict[str, np.ndarray], tensor: str) -
 
 
 def as_stream(codes: np.ndarray, entry: dict, hw_shape: tuple[int, ...]) -> np.ndarray:
-    """nn codes (NCHW, or (N, CHW) of a flattened image) laid out like the hw stream."""
+    """nn codes (NCHW, NCHW transposed by ``entry["perm"]``, or (N, CHW) of a flattened
+    image) laid out like the hw stream."""
     if entry["codes"] == "bipolar":
         codes = (codes + 1) / 2
+    if "perm" in entry:  # the nn tensor is the stream's NCHW view transposed
+        codes = codes.transpose(tuple(int(i) for i in np.argsort(entry["perm"])))
     if codes.ndim == 4:
         return codes.transpose(0, 2, 3, 1)
     if codes.ndim == 2 and len(hw_shape) == 4:  # flattened NCHW of an NHWC stream

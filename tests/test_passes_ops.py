@@ -132,3 +132,22 @@ def test_gate_multiplies_codes_and_image_products_are_reported():
     y = net.quant("out", net.add("mul", nn.Binary("Mul"), [a, b]), 4, False, 0.05)
     with pytest.raises(LegalizationError, match="only an image times a per-channel gate"):
         lower(net.graph(net.head(y)))
+
+
+def test_constant_pad_with_a_value_fuses_into_the_conv():
+    from alveoflow.compiler.passes.streamline.fuse_pad import fuse_pad
+
+    net = Net((1, 3, 6, 6))
+    x = net.quant("in_q", "x", 8, True, 0.02)
+    x = net.add("pad", nn.Pad((1, 2, 1, 0), 0.5), [x])  # 0.5 = 25 codes of 0.02
+    x = net.quant("act", net.conv("conv", x, 4, wbits=4, pad=0), 3, False, 0.3)
+    g = fuse_pad(net.graph(net.head(x)))
+    conv = g.node("conv").op
+    assert (
+        conv.pads == (1, 2, 1, 0)
+        and conv.pad_value == 0.5
+        and "pad" not in {n.name for n in g.nodes}
+    )
+    lowered = lower(g)
+    assert lowered.node("conv.swg").op.pad_values == (25,)
+    check_exact(g, lowered, x_float(g.inputs[0].shape, 4))

@@ -114,3 +114,29 @@ def test_zoo_net_lowers_bit_exact(name, tmp_path):
     grid = InputQuant.parse(case.input_quant) if case.input_quant else None
     result = compile_qonnx(onnx_path, BuildConfig(input_quant=grid))
     _check(case, _source(case, onnx_path), result.graph, x, brevitas)
+
+
+@pytest.mark.parametrize(
+    "name", ["mobilenet", pytest.param("resnet", marks=pytest.mark.slow), "se"]
+)
+def test_zoo_net_in_qonnx_channels_last_form_lowers_bit_exact(name, tmp_path):
+    """qonnx's channels-last form (NHWC activations, Transposes at the ends, channels-last
+    Conv/BatchNorm/MaxPool) compiles to the same exact hardware graph."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.channels_last import ConvertToChannelsLastAndClean
+    from qonnx.util.cleanup import cleanup_model
+
+    from alveoflow.compiler.config import BuildConfig
+    from alveoflow.compiler.pipeline import compile_qonnx
+
+    case = zoo_nets.CASES[name]
+    model, x, brevitas = _model_and_inputs(case)
+    onnx_path = zoo_nets.export(model, case, str(tmp_path / f"{name}.onnx"))
+    wrapper = cleanup_model(ModelWrapper(onnx_path)).transform(ConvertToChannelsLastAndClean())
+    kinds = {n.domain for n in wrapper.graph.node}
+    assert "qonnx.custom_op.channels_last" in kinds
+    path = tmp_path / "channels_last.onnx"
+    wrapper.save(str(path))
+    grid = InputQuant.parse(case.input_quant) if case.input_quant else None
+    result = compile_qonnx(path, BuildConfig(input_quant=grid))
+    _check(case, _source(case, path), result.graph, x, brevitas)

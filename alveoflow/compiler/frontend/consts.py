@@ -234,6 +234,12 @@ FOLDERS: dict[str, Folder] = {
 }
 
 
+def transposed(c: Const, perm: Sequence[int]) -> Const:
+    """``c`` transposed by ``perm`` (codes, scale and zero point too, for a quantized one)."""
+    node = helper.make_node("Transpose", ["c"], ["t"], perm=list(perm))
+    return FOLDERS["Transpose"](node, [c])
+
+
 def fold(node: onnx.NodeProto, args: Sequence[Const]) -> Const:
     """Evaluate ``node`` on constant ``args``; ``UnsupportedOpError`` when we cannot."""
     folder = FOLDERS.get(node.op_type)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import onnx
 
-from alveoflow.compiler.frontend.consts import Const, attrs, int_codes
+from alveoflow.compiler.frontend.consts import Const, attrs, int_codes, transposed
 from alveoflow.compiler.ir import QType, TensorInfo, nn
 from alveoflow.compiler.ir.core import Op
 from alveoflow.compiler.ir.qtype import FLOAT32
@@ -40,10 +40,11 @@ class Alias:
 @dataclass(frozen=True)
 class Steps:
     """The node becomes a chain of ops: the first reads ``inputs``, each next one the
-    previous output; the last gets the node's name, the others ``<name>.<op kind>``."""
+    previous output. Each step is ``(suffix, op, weights)``: the node is named
+    ``<name>.<suffix>``, or ``<name>`` for the empty suffix (the node's own op)."""
 
     inputs: list[str]
-    ops: list[tuple[Op, Weights]]
+    ops: list[tuple[str, Op, Weights]]
 
 
 Converted = tuple[Op, list[str], Weights] | Alias | Steps
@@ -443,7 +444,7 @@ def reduce_mean(scope: Scope, node: onnx.NodeProto) -> Converted:
     pool = nn.AveragePool((shape[2], shape[3]), (1, 1))
     if int(at.get("keepdims", 1)):
         return pool, [node.input[0]], {}
-    return Steps([node.input[0]], [(pool, {}), (nn.Reshape((shape[1],)), {})])
+    return Steps([node.input[0]], [("", pool, {}), ("flatten", nn.Reshape((shape[1],)), {})])
 
 
 def identity(scope: Scope, node: onnx.NodeProto) -> Converted:
@@ -452,6 +453,58 @@ def identity(scope: Scope, node: onnx.NodeProto) -> Converted:
 
 def relu(scope: Scope, node: onnx.NodeProto) -> Converted:
     return nn.Relu(), [node.input[0]], {}
+
+
+CHANNELS_LAST = "qonnx.custom_op.channels_last"
+
+
+class _ChannelsFirst:
+    """A scope that shows a channels-last op its activation input as NCHW and its conv
+    weight (OHWI in the channels-last form) as OIHW."""
+
+    def __init__(self, scope: Scope, node: onnx.NodeProto, to_first: tuple[int, ...]) -> None:
+        self.scope, self.node, self.to_first = scope, node, to_first
+
+    def const(self, name: str) -> Const | None:
+        c = self.scope.const(name)
+        if c is not None and self.node.op_type == "Conv" and name == self.node.input[1]:
+            return transposed(c, self.to_first)
+        return c
+
+    def info(self, name: str) -> TensorInfo:
+        info = self.scope.info(name)
+        if name != self.node.input[0]:
+            return info
+        shape = tuple(info.shape[p] for p in self.to_first)
+        return TensorInfo(info.name, shape, info.qtype, "NCHW")
+
+
+def channels_last(
+    converter: Callable[[Scope, onnx.NodeProto], Converted],
+) -> Callable[[Scope, onnx.NodeProto], Converted]:
+    """A converter for the qonnx channels-last form of an op (domain ``CHANNELS_LAST``: NHWC
+    activations): Transpose to NCHW, the op, Transpose back (lowering cancels the pairs)."""
+
+    def convert(scope: Scope, node: onnx.NodeProto) -> Converted:
+        rank = len(scope.info(node.input[0]).shape)
+        to_first = (0, rank - 1) + tuple(range(1, rank - 1))
+        to_last = (0,) + tuple(range(2, rank)) + (1,)
+        result = converter(_ChannelsFirst(scope, node, to_first), node)
+        if isinstance(result, Alias):
+            return result
+        if isinstance(result, Steps) or len(result[1]) != 1:
+            raise _fail(f"channels-last {node.op_type} with several inputs is not supported")
+        op, inputs, weights = result
+        return Steps(
+            inputs,
+            [
+                ("to_nchw", nn.Transpose(to_first), {}),
+                ("", op, weights),
+                ("to_nhwc", nn.Transpose(to_last), {}),
+            ],
+        )
+
+    return convert
 
 
 CONVERTERS: dict[str, Callable[[Scope, onnx.NodeProto], Converted]] = {

@@ -137,6 +137,8 @@ class _Reader:
 
     def _convert(self, node: onnx.NodeProto, name: str) -> None:
         converter = ops.CONVERTERS.get(node.op_type)
+        if converter is not None and node.domain == ops.CHANNELS_LAST:
+            converter = ops.channels_last(converter)
         if converter is None:
             domain = f" of domain {node.domain!r}" if node.domain else ""
             raise UnsupportedOpError(f"unsupported op type {node.op_type}{domain}")
@@ -148,12 +150,12 @@ class _Reader:
             chain, inputs = result.ops, result.inputs
         else:
             op, inputs, weights = result
-            chain = [(op, weights)]
+            chain = [("", op, weights)]
         infos = [self.info(t) for t in inputs]
         built = []
-        for k, (op, weights) in enumerate(chain):
+        for k, (suffix, op, weights) in enumerate(chain):
             last = k == len(chain) - 1
-            node_name = name if last else f"{name}.{op.kind.lower()}"
+            node_name = f"{name}.{suffix}" if suffix else name
             out = node.output[0] if last and node.output[0] in self.outputs else node_name
             built.append(Node.create(node_name, op, infos, out, weights))
             infos = [built[-1].output]

@@ -152,7 +152,8 @@ def _check_weight_codes(wdt: QType, w: np.ndarray, scale: np.ndarray, rows: int)
 @dataclass(frozen=True)
 class Conv(Op):
     """ONNX ``Conv`` (NCHW) of the real weight ``weight * weight_scale`` plus ``bias``.
-    ``pads`` is (top, left, bottom, right); ``group`` as in ONNX."""
+    ``pads`` is (top, left, bottom, right), padding with ``pad_value`` (0 in ONNX; another
+    value when a constant ``Pad`` was fused into the conv); ``group`` as in ONNX."""
 
     kernel: Pair
     stride: Pair = (1, 1)
@@ -160,6 +161,7 @@ class Conv(Op):
     dilation: Pair = (1, 1)
     group: int = 1
     wdt: QType = FLOAT32
+    pad_value: float = 0.0
 
     weight_names = ("weight", "weight_scale", "bias")
     required_weights = ("weight", "weight_scale")

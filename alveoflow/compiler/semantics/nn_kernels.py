@@ -200,7 +200,7 @@ def _pad(x: Tensor, pads: tuple[int, int, int, int], value: float) -> Tensor:
 
 @kernel(nn.Conv)
 def _conv(op: nn.Conv, xs: Sequence[Tensor], w: Weights) -> list[Tensor]:
-    x = _pad(_f64(xs[0]), op.pads, 0.0)
+    x = _pad(_f64(xs[0]), op.pads, op.pad_value)
     bias = _f64(w["bias"]) if "bias" in w else None
     out = F.conv2d(x, real_weight(w), bias, op.stride, 0, op.dilation, op.group)
     return [out]

@@ -44,20 +44,37 @@ def _chain_shape(value: Value, node: Node) -> tuple[int, ...]:
     return (1,) + value.flat_from
 
 
+def _stream_weights(value: Value, node: Node) -> dict[str, np.ndarray]:
+    """The node's constants in the stream's NCHW order (a transposed value's are in the
+    order of the transposed tensor)."""
+    if value.perm is None:
+        return dict(node.weights)
+    inverse = tuple(int(i) for i in np.argsort(value.perm))
+    shape = node.output.shape
+    return {
+        k: w if np.asarray(w).size == 1 else np.transpose(np.broadcast_to(w, shape), inverse)
+        for k, w in node.weights.items()
+    }
+
+
 def lower_elementwise(ctx: Lowering, node: Node) -> None:
-    value = ctx.value(node.inputs[0])
-    chain = value.chain.then(node.op, node.weights, _chain_shape(value, node), node.name)
+    value = ctx.value(node.inputs[0], transposed=True)
+    if isinstance(node.op, nn.BatchNorm) and value.perm is not None:
+        raise FoldError("BatchNorm of a transposed tensor (its channels are not axis 1)")
+    shape = value.stream_shape(_chain_shape(value, node))
+    weights = _stream_weights(value, node)
+    chain = value.chain.then(node.op, weights, shape, node.name)
     ctx.states[node.output.name] = replace(value, chain=chain)
 
 
 def lower_quantizer(ctx: Lowering, node: Node) -> None:
-    value = ctx.value(node.inputs[0])
-    shape = _chain_shape(value, node)
-    spec = quant_spec(node, shape, value.chain.rank)
-    out = requantize(ctx, value, spec, node.name)
+    value = ctx.value(node.inputs[0], transposed=True)
+    shape = value.stream_shape(_chain_shape(value, node))
+    spec = quant_spec(node, shape, value.chain.rank, _stream_weights(value, node))
+    out = replace(requantize(ctx, value, spec, node.name), perm=value.perm)
     ctx.states[node.output.name] = out
     assert out.source.tensor is not None
-    ctx.record_quant(node.output.name, out.source.tensor.name, spec.label)
+    ctx.record_quant(node.output.name, out.source.tensor.name, spec.label, value.perm)
 
 
 def lower_binary(ctx: Lowering, node: Node) -> None:
@@ -75,12 +92,13 @@ def lower_binary(ctx: Lowering, node: Node) -> None:
         node.output.shape != ctx.source.tensor(node.inputs[1]).shape
     ):
         raise FoldError("an Add that broadcasts one operand has no hardware op")
-    a, ma, ca = affine_codes(ctx, ctx.value(node.inputs[0]), node.name)
-    b, mb, cb = affine_codes(ctx, ctx.value(node.inputs[1]), node.name)
-    if a.flat_from != b.flat_from:
+    a, ma, ca = affine_codes(ctx, ctx.value(node.inputs[0], transposed=True), node.name)
+    b, mb, cb = affine_codes(ctx, ctx.value(node.inputs[1], transposed=True), node.name)
+    if (a.flat_from, a.flat_perm, a.perm) != (b.flat_from, b.flat_perm, b.perm):
         raise FoldError("the operands of the add have different layouts")
     if not np.array_equal(ma, mb):
-        ctx.states[node.output.name] = pending_add(ctx, node.name, a, b, ma, mb, ca + cb)
+        value = pending_add(ctx, node.name, a, b, ma, mb, ca + cb)
+        ctx.states[node.output.name] = replace(value, perm=a.perm, flat_perm=a.flat_perm)
         return
     ta, tb = a.source.tensor, b.source.tensor
     assert ta is not None and tb is not None
@@ -101,25 +119,29 @@ def lower_binary(ctx: Lowering, node: Node) -> None:
     pending = Pending(ctx.unique(node.name), emit, negatable=False, kind="add")
     source = Source(a.source.lo + b.source.lo, a.source.hi + b.source.hi, pending=pending)
     chain = Chain.start(-(ca + cb) / ma, ma, a.chain.rank)
-    ctx.states[node.output.name] = Value(source, chain, a.flat_from)
+    ctx.states[node.output.name] = replace(a, source=source, chain=chain)
 
 
 def lower_gate(ctx: Lowering, node: Node) -> None:
-    """``image * gate`` with the gate of shape (N, C, 1, 1): a ``ChannelMul`` of the codes."""
-    shapes = [ctx.source.tensor(t).shape for t in node.inputs]
-    if len(shapes[0]) != 4 or shapes[0] == shapes[1] or shapes[0] != node.output.shape:
+    """``image * gate`` with the gate of shape (N, C, 1, 1): a ``ChannelMul`` of the codes.
+    Either operand may be transposed (a channels-last model); the product keeps the
+    image's layout."""
+    values = [ctx.value(t, transposed=True) for t in node.inputs]
+    shapes = [
+        v.stream_shape(ctx.source.tensor(t).shape) for v, t in zip(values, node.inputs, strict=True)
+    ]
+    if len(shapes[0]) != 4 or shapes[0][2:] == (1, 1):
+        values.reverse()
         shapes.reverse()
-        inputs = list(reversed(node.inputs))
-    else:
-        inputs = list(node.inputs)
     n, c = shapes[0][:2]
-    if len(shapes[0]) != 4 or shapes[1] != (n, c, 1, 1):
+    if len(shapes[0]) != 4 or shapes[1] != (n, c, 1, 1) or shapes[0][2:] == (1, 1):
         raise FoldError(
             f"Mul of tensors {shapes[0]} and {shapes[1]}: only an image times a per-channel "
             "gate (N, C, 1, 1) has a hardware op (ChannelMul)"
         )
-    x, mx, cx = affine_codes(ctx, ctx.value(inputs[0]), node.name)
-    g, mg, cg = affine_codes(ctx, ctx.value(inputs[1]), node.name)
+    inputs = values
+    x, mx, cx = affine_codes(ctx, ctx.materialize(inputs[0]), node.name)
+    g, mg, cg = affine_codes(ctx, ctx.materialize(inputs[1]), node.name)
     if np.any(cx != 0) or np.any(cg != 0):
         raise FoldError(
             "the image and the gate of a Mul must both have zero point 0 (an unsigned ReLU or "
@@ -138,7 +160,7 @@ def lower_gate(ctx: Lowering, node: Node) -> None:
     )
     out = ctx.emit(ctx.unique(node.name), op, [tx, tg]).output
     chain = Chain.start(np.zeros(c), mx * mg, 4)
-    ctx.states[node.output.name] = Value(Source(lo, hi, out), chain)
+    ctx.states[node.output.name] = Value(Source(lo, hi, out), chain, perm=x.perm)
 
 
 def lower_concat(ctx: Lowering, node: Node) -> None:
@@ -202,7 +224,7 @@ def lower_transpose(ctx: Lowering, node: Node) -> None:
     before = value.perm or (0, 1, 2, 3)
     perm = tuple(before[p] for p in op.perm)
     identity = perm == (0, 1, 2, 3)
-    ctx.states[node.output.name] = replace(ctx.materialize(value), perm=None if identity else perm)
+    ctx.states[node.output.name] = replace(value, perm=None if identity else perm)
 
 
 def lower_maxpool(ctx: Lowering, node: Node) -> None:

@@ -109,12 +109,51 @@ def _layout_step(node: Node, st: FloatInput) -> FloatInput:
     return st.then(("reshape", tuple(float(d) for d in op.shape)), node.output.shape)
 
 
-def _steps(st: FloatInput) -> tuple[hw.HostStep, ...]:
-    """Host steps with integer arguments for layout steps (as the op stores them)."""
+def _steps(st: FloatInput) -> tuple[tuple[hw.HostStep, ...], tuple[int, ...] | None]:
+    """Host steps (integer arguments for layout steps, as the op stores them) and, when the
+    4-D transposes at their end make the input channels-last (qonnx's channels-last form),
+    that permutation, which then stays on the card as ``Value.perm`` so that the model's
+    transposes back to NCHW cancel it (transposes commute with later one-constant steps).
+    Other transposes (e.g. an NHWC model input made NCHW) run on the host."""
+    steps: list[hw.HostStep] = []
+    perm: tuple[int, ...] | None = None
+    for kind, arg in st.steps:
+        if kind == "transpose" and len(arg) == 4 and (perm is not None or _tail(st, kind, arg)):
+            before = perm or (0, 1, 2, 3)
+            perm = tuple(before[int(p)] for p in arg)
+        elif kind in ("reshape", "transpose"):
+            steps.append((kind, tuple(int(a) for a in arg)))
+        else:
+            steps.append((kind, arg))
+    if perm is not None and perm != CHANNELS_LAST:
+        return _steps_with_transposes(st), None
+    return tuple(steps), None if perm == (0, 1, 2, 3) else perm
+
+
+CHANNELS_LAST = (0, 2, 3, 1)  # the transpose that makes an NCHW tensor NHWC
+
+
+def _steps_with_transposes(st: FloatInput) -> tuple[hw.HostStep, ...]:
     return tuple(
         (kind, tuple(int(a) for a in arg) if kind in ("reshape", "transpose") else arg)
         for kind, arg in st.steps
     )
+
+
+def _tail(st: FloatInput, kind: str, arg: tuple[float, ...]) -> bool:
+    """Only transposes and one-constant arithmetic follow this transpose."""
+    rest = st.steps[st.steps.index((kind, arg)) + 1 :]
+    return all(k == "transpose" or (k not in ("reshape",) and len(a) == 1) for k, a in rest)
+
+
+def _pre_transpose(shape: tuple[int, ...], perm: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape before the transposes ``perm`` (``shape`` = that shape transposed)."""
+    if perm is None:
+        return shape
+    out = [0] * len(shape)
+    for i, p in enumerate(perm):
+        out[p] = shape[i]
+    return tuple(out)
 
 
 def _check_rank(st: FloatInput, who: str) -> None:
@@ -127,7 +166,9 @@ def grid_codes(ctx: Lowering, st: FloatInput) -> Value:
     grid = st.grid
     assert isinstance(grid, InputQuant)
     _check_rank(st, "the declared input grid")
-    channels = st.shape[1]
+    steps, perm = _steps(st)
+    shape = _pre_transpose(st.shape, perm)
+    channels = shape[1]
     if grid.dtype.bipolar:  # values -s/+s: hw codes 0/1, value (h - 0.5) * 2s
         odt, rounding, zero, scale = QType.uint(1), "SIGN", 0.5, 2 * grid.scale
     else:
@@ -136,7 +177,7 @@ def grid_codes(ctx: Lowering, st: FloatInput) -> Value:
         scale=(grid.scale,),
         zero_point=0.0 if grid.dtype.bipolar else float(grid.zero_point),
         odt=odt,
-        steps=_steps(st),
+        steps=steps,
         rounding=rounding,
         on_grid=not st.round_input,
     )
@@ -145,7 +186,7 @@ def grid_codes(ctx: Lowering, st: FloatInput) -> Value:
     source = Source(np.full(channels, lo, np.int64), np.full(channels, hi, np.int64), tensor)
     head = Chain.start(np.full(channels, zero), np.full(channels, scale), len(st.shape))
     ctx.input_codes = tensor.name
-    return Value(source, head)
+    return Value(source, head, perm=perm)
 
 
 def _emit_quantize(ctx: Lowering, op: hw.QuantizeInput, st: FloatInput, name: str) -> TensorInfo:
@@ -158,14 +199,18 @@ def _emit_quantize(ctx: Lowering, op: hw.QuantizeInput, st: FloatInput, name: st
 def _own_quantizer(ctx: Lowering, node: Node, st: FloatInput) -> None:
     """The model's first quantizer (after the host steps) runs on the host."""
     _check_rank(st, node.name)
-    spec = quant_spec(node, st.shape, len(st.shape))
+    steps, perm = _steps(st)
+    shape = _pre_transpose(st.shape, perm)
+    if perm is not None and any(np.asarray(w).size > 1 for w in node.weights.values()):
+        raise FoldError("a per-channel input quantizer after a Transpose of the input")
+    spec = quant_spec(node, shape, len(shape))
     op = node.op
-    scale = per_channel(node.weights["scale"], st.shape, "input scale")
+    scale = per_channel(node.weights["scale"], shape, "input scale")
     if isinstance(op, nn.BipolarQuant):
         zero, lo, hi, odt, rounding = 0.0, 0, 1, QType.uint(1), "SIGN"
     else:
         assert isinstance(op, nn.Quant)
-        zeros = per_channel(node.weights["zero_point"], st.shape, "input zero point")
+        zeros = per_channel(node.weights["zero_point"], shape, "input zero point")
         if not np.all(zeros == zeros[0]):
             raise FoldError("the input quantizer's zero point must be one scalar")
         zero, rounding, odt = float(zeros[0]), op.rounding_mode, op.qtype()
@@ -175,15 +220,16 @@ def _own_quantizer(ctx: Lowering, node: Node, st: FloatInput) -> None:
         scale=(float(scale[0]),) if uniform else tuple(float(s) for s in scale),
         zero_point=zero,
         odt=odt,
-        steps=_steps(st),
+        steps=steps,
         rounding=rounding,
         code_range=None if (lo, hi) == (odt.min, odt.max) else (lo, hi),
     )
     tensor = _emit_quantize(ctx, qop, st, node.name)
     chans = scale.shape[0]
     source = Source(np.full(chans, lo, np.int64), np.full(chans, hi, np.int64), tensor)
-    ctx.states[node.output.name] = Value(source, Chain.start(spec.zero, spec.scale, len(st.shape)))
-    ctx.record_quant(node.output.name, tensor.name, spec.label)
+    head = Chain.start(spec.zero, spec.scale, len(st.shape))
+    ctx.states[node.output.name] = Value(source, head, perm=perm)
+    ctx.record_quant(node.output.name, tensor.name, spec.label, perm)
     ctx.input_codes = tensor.name
 
 

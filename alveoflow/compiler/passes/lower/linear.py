@@ -164,7 +164,8 @@ def lower_conv(ctx: Lowering, node: Node) -> None:
     pads = tuple(op.pads)
     x = value.source.tensor
     assert x is not None
-    pad_codes = _int_zero(ctx, zero, x) if any(pads) else np.round(zero).astype(np.int64)
+    pad_at = zero + op.pad_value / m  # the code of the padding value (0.0 unless fused)
+    pad_codes = _int_zero(ctx, pad_at, x) if any(pads) else np.round(zero).astype(np.int64)
     lo, hi = value.source.lo, value.source.hi
     if any(pads):
         lo, hi = np.minimum(lo, pad_codes), np.maximum(hi, pad_codes)

@@ -16,7 +16,7 @@ become a constant code 0 whose value is that constant.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -47,12 +47,15 @@ class QuantSpec:
     label: str  # how nn codes follow from hw codes: "identity" or "bipolar" (2h - 1)
 
 
-def quant_spec(node: Node, shape: tuple[int, ...], rank: int) -> QuantSpec:
-    """The ``QuantSpec`` of a quantizer node applied to a tensor of ``shape``."""
+def quant_spec(
+    node: Node, shape: tuple[int, ...], rank: int, weights: dict[str, np.ndarray] | None = None
+) -> QuantSpec:
+    """The ``QuantSpec`` of a quantizer node applied to a tensor of ``shape`` (``weights``:
+    the node's parameters, reordered when the tensor is seen transposed)."""
     op = node.op
+    params = dict(node.weights) if weights is None else weights
     w = {
-        k: torch.from_numpy(channel_view(per_channel(v, shape, k), rank))
-        for k, v in node.weights.items()
+        k: torch.from_numpy(channel_view(per_channel(v, shape, k), rank)) for k, v in params.items()
     }
 
     def view(x: torch.Tensor) -> torch.Tensor:
@@ -110,7 +113,7 @@ def requantize(ctx: Lowering, value: Value, spec: QuantSpec, name: str) -> Value
     if src.pending is not None and src.pending.kind == "add2":
         tensor, first, last = requantize_add(ctx, value, spec.codes, spec.lo, spec.hi, name)
         out_chain = Chain.start(spec.zero, spec.scale, chain.rank)
-        return Value(Source(first, last, tensor), out_chain, value.flat_from)
+        return replace(value, source=Source(first, last, tensor), chain=out_chain, perm=None)
     direction = chain.direction()
     if direction is None:
         raise FoldError(f"the function before the quantizer is not monotone: {chain.describe()}")
@@ -133,7 +136,7 @@ def requantize(ctx: Lowering, value: Value, spec: QuantSpec, name: str) -> Value
         assert src.tensor is not None
         tensor = _requant_stream(ctx, src, code, thresholds, odt, qlo, name)
     out_chain = Chain.start(spec.zero, spec.scale, chain.rank)
-    return Value(Source(first, last, tensor), out_chain, value.flat_from)
+    return replace(value, source=Source(first, last, tensor), chain=out_chain, perm=None)
 
 
 def _requant_stream(
@@ -238,5 +241,6 @@ def _clamp(ctx: Lowering, value: Value, who: str) -> tuple[Value, np.ndarray, np
         out_offset=base,
     )
     tensor = ctx.emit(name, op, [src.tensor], {"thresholds": thresholds}).output
-    out = Value(Source(lo_c, hi_c, tensor), Chain.start(-c / m, m, chain.rank), value.flat_from)
+    head = Chain.start(-c / m, m, chain.rank)
+    out = replace(value, source=Source(lo_c, hi_c, tensor), chain=head)
     return out, m, c

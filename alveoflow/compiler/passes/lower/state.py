@@ -201,8 +201,18 @@ class Lowering:
         finally:
             self.block = outer
 
-    def record_quant(self, nn_tensor: str, hw_tensor: str, codes: str = "identity") -> None:
-        self.quant_map[nn_tensor] = {"tensor": hw_tensor, "codes": codes}
+    def record_quant(
+        self,
+        nn_tensor: str,
+        hw_tensor: str,
+        codes: str = "identity",
+        perm: tuple[int, ...] | None = None,
+    ) -> None:
+        """``perm``: the nn tensor is the stream's NCHW view transposed by it."""
+        entry: dict[str, Any] = {"tensor": hw_tensor, "codes": codes}
+        if perm is not None:
+            entry["perm"] = list(perm)
+        self.quant_map[nn_tensor] = entry
 
     def build(self) -> Graph:
         meta = dict(self.source.meta)

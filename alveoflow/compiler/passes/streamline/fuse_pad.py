@@ -2,6 +2,7 @@
 
 - value 0 -> ``Conv`` pads, or ``AveragePool`` pads with ``count_include_pad`` (zeros are
   counted, as after an explicit Pad);
+- another value -> the pads and ``pad_value`` of a ``Conv`` without pads of its own;
 - value -inf -> ``MaxPool`` pads (a padded position never wins).
 Only a Pad whose output has this single reader is fused; any other Pad is left for lowering
 to report. Returns the same graph when there is nothing to fuse.
@@ -21,8 +22,10 @@ def _add(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> tuple[in
 
 def _fused(pad: nn.Pad, reader: Node) -> nn.Conv | nn.AveragePool | nn.MaxPool | None:
     op = reader.op
-    if pad.value == 0.0 and isinstance(op, nn.Conv):
+    if isinstance(op, nn.Conv) and pad.value == op.pad_value:
         return dataclasses.replace(op, pads=_add(op.pads, pad.pads))
+    if isinstance(op, nn.Conv) and math.isfinite(pad.value) and not any(op.pads):
+        return dataclasses.replace(op, pads=pad.pads, pad_value=pad.value)
     if (
         pad.value == 0.0
         and isinstance(op, nn.AveragePool)
