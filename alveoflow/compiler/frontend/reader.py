@@ -134,6 +134,8 @@ class _Reader:
         except (AlveoflowError, KeyError) as err:
             reason = str(err) if isinstance(err, AlveoflowError) else f"unknown tensor {err}"
             self._placeholder(node, name, reason)
+        except (ValueError, IndexError, TypeError, ZeroDivisionError) as err:  # odd attributes
+            self._placeholder(node, name, f"cannot read it ({type(err).__name__}: {err})")
 
     def _convert(self, node: onnx.NodeProto, name: str) -> None:
         converter = ops.CONVERTERS.get(node.op_type)

@@ -126,6 +126,8 @@ def _lower_node(ctx: Lowering, node: Node) -> None:
         unmapped(ctx, node, own or str(err), downstream=own is None)
     except (FoldError, GraphError) as err:
         unmapped(ctx, node, str(err), downstream=False)
+    except (ValueError, IndexError, TypeError, ZeroDivisionError) as err:  # never a traceback
+        unmapped(ctx, node, f"cannot lower it ({type(err).__name__}: {err})", downstream=False)
 
 
 def static_problem(node: Node) -> str | None:
