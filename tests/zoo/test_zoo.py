@@ -140,3 +140,47 @@ def test_zoo_net_in_qonnx_channels_last_form_lowers_bit_exact(name, tmp_path):
     grid = InputQuant.parse(case.input_quant) if case.input_quant else None
     result = compile_qonnx(path, BuildConfig(input_quant=grid))
     _check(case, _source(case, path), result.graph, x, brevitas)
+
+
+class _Unsupported(torch.nn.Module):
+    """A Brevitas model with three things the hardware cannot do, far apart."""
+
+    def __init__(self) -> None:
+        from brevitas import nn as qnn
+
+        super().__init__()
+        self.inp = qnn.QuantIdentity(bit_width=8)
+        self.conv = qnn.QuantConv2d(3, 8, 3, padding=1, bias=False, weight_bit_width=4)
+        self.act = qnn.QuantIdentity(bit_width=4)
+        self.silu = torch.nn.SiLU()  # x * sigmoid(x): a product of two images
+        self.conv2 = qnn.QuantConv2d(8, 8, 3, padding=1, bias=False, weight_bit_width=4)
+        self.fc = qnn.QuantLinear(8 * 16 * 8, 10, bias=True, weight_bit_width=8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.conv(self.inp(x)))
+        y = self.conv2(self.act(self.silu(y)))
+        y = torch.cat([y, y], dim=2)  # along the height
+        return torch.softmax(self.fc(torch.flatten(y, 1)), dim=1)
+
+
+def test_one_error_lists_every_problem_through_the_cli(tmp_path, capsys):
+    from brevitas.export import export_qonnx
+
+    model = _Unsupported().eval()
+    path = tmp_path / "bad.onnx"
+    export_qonnx(model, torch.zeros(1, 3, 8, 8), export_path=str(path), dynamo=False)
+    assert cli.main(["compile", str(path), "--out", str(tmp_path / "b"), "--no-plan"]) == 2
+    err = capsys.readouterr().err
+    assert "Softmax: unsupported op type Softmax" in err  # a reader-stage op
+    assert "only an image times a per-channel gate" in err  # the SiLU product
+    assert "Concat along axis 2" in err  # after the SiLU, still checked on its own
+    assert "Traceback" not in err and not (tmp_path / "b").exists()
+
+
+def test_a_float_onnx_is_one_line_and_exit_code_2(tmp_path, capsys):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
+    path = tmp_path / "float.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 6, 6),), str(path), dynamo=False)
+    assert cli.main(["compile", str(path), "--out", str(tmp_path / "b"), "--no-plan"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "is a float model" in err and "export_qonnx" in err
