@@ -60,6 +60,7 @@ class Primitive:
     make: Callable[[Point], Instance]
     features: dict[str, tuple[str, ...]]  # resource -> feature names
     feature_values: Callable[[Point], dict[str, float]]
+    per: str = ""  # lanes: fit each configuration of the other parameters over this one
 
 
 def dot_instance(simd: int, wb: int, wkind: int, ib: int, ikind: int, mac: str) -> Instance:
@@ -68,7 +69,7 @@ def dot_instance(simd: int, wb: int, wkind: int, ib: int, ikind: int, mac: str) 
     xmax = 1 if ikind == 2 else (1 << (ib - 1) if ikind == 1 else (1 << ib) - 1)
     ow = signed_bits(-simd * wmax * xmax, simd * wmax * xmax)
     cw = ib + max(simd - 1, 0).bit_length() + 1
-    params = {
+    params: dict[str, ParamValue] = {
         "SIMD": simd,
         "WB": wb,
         "WKIND": wkind,
@@ -96,7 +97,7 @@ def colsum_instance(simd: int, ib: int) -> Instance:
 
 def threshold_instance(nt: int, bits: int) -> Instance:
     ob = nt.bit_length()
-    params = {
+    params: dict[str, ParamValue] = {
         "LANES": 1,
         "PE": 1,
         "AW": bits,
@@ -140,7 +141,12 @@ def _grid(**axes: Iterable[int]) -> tuple[Point, ...]:
 
 def _buffer(p: Point) -> dict[str, float]:
     bits = 4 * 4 * p["iw"] * p["ch"]  # (KH + SH) rows of IW pixels of CH 4-bit channels
-    return {"buffer_kbit": bits / 1024, "fixed": 1.0, "log2_depth": math.log2(4 * p["iw"])}
+    return {
+        "buffer_kbit": bits / 1024,
+        "word_bits": 4 * p["ch"],  # SIMD = CH: one pixel per word
+        "log2_depth": math.log2(4 * p["iw"]),
+        "fixed": 1.0,
+    }
 
 
 def _fifo(p: Point) -> dict[str, float]:
@@ -162,6 +168,7 @@ PRIMITIVES = (
         lambda p: dot_instance(p["simd"], 1, 2, 1, 2, "lut"),
         {"lut": ("simd", "fixed"), "carry": ("simd", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "negate_lane",
@@ -170,6 +177,7 @@ PRIMITIVES = (
         lambda p: dot_instance(p["simd"], 1, 2, p["a"], 0, "lut"),
         {"lut": ("simd*a", "simd", "fixed"), "carry": ("simd*a", "simd", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "int_lane",
@@ -178,6 +186,7 @@ PRIMITIVES = (
         lambda p: dot_instance(p["simd"], p["w"], 1, p["a"], 0, "lut"),
         {"lut": ("simd*w*a", "simd*(w+a)", "fixed"), "carry": ("simd*w*a", "simd*(w+a)", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "masked_sum_lane",
@@ -186,6 +195,7 @@ PRIMITIVES = (
         lambda p: dot_instance(p["simd"], 1, 2, p["a"], 0, "masked_sum"),
         {"lut": ("simd*a", "simd", "fixed"), "carry": ("simd*a", "simd", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "column_sum",
@@ -194,6 +204,7 @@ PRIMITIVES = (
         lambda p: colsum_instance(p["simd"], p["a"]),
         {"lut": ("simd*a", "simd", "fixed"), "carry": ("simd*a", "simd", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "dsp_lane",
@@ -202,6 +213,7 @@ PRIMITIVES = (
         lambda p: dot_instance(p["simd"], 8, 1, 8, 0, "dsp"),
         {"dsp": ("simd", "fixed"), "lut": ("simd", "fixed"), "carry": ("simd", "fixed")},
         _lanes,
+        per="simd",
     ),
     Primitive(
         "threshold_comparator",
@@ -218,8 +230,8 @@ PRIMITIVES = (
         lambda p: swg_instance(p["iw"], p["ch"], "block"),
         {
             "bram36": ("buffer_kbit", "fixed"),
-            "lut": ("log2_depth", "fixed"),
-            "ff": ("log2_depth", "fixed"),
+            "lut": ("word_bits", "log2_depth", "fixed"),
+            "ff": ("word_bits", "log2_depth", "fixed"),
         },
         _buffer,
     ),
@@ -228,7 +240,10 @@ PRIMITIVES = (
         "af_swg 3x3, line buffer (4 rows) in LUTRAM",
         _grid(iw=(8, 16, 32), ch=(4, 16)),
         lambda p: swg_instance(p["iw"], p["ch"], "distributed"),
-        {"lut": ("buffer_kbit", "log2_depth", "fixed"), "ff": ("log2_depth", "fixed")},
+        {
+            "lut": ("buffer_kbit", "word_bits", "log2_depth", "fixed"),
+            "ff": ("word_bits", "log2_depth", "fixed"),
+        },
         _buffer,
     ),
     Primitive(
@@ -274,12 +289,42 @@ def measure(prim: Primitive, jobs: int = 1) -> list[tuple[Point, SynthResult]]:
     return list(zip(prim.grid, results, strict=True))
 
 
-def summarise(prim: Primitive, measured: list[tuple[Point, SynthResult]]) -> dict[str, Any]:
-    rows = [prim.feature_values(p) for p, _ in measured]
-    fits = {
-        res: fit(rows, [r.counts[res] for _, r in measured], names)
-        for res, names in prim.features.items()
+def per_config(prim: Primitive, points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For a lane primitive: each configuration of the other parameters, fitted as
+    ``resource = per_lane * simd + fixed`` (LUT and DSP), the figure an estimator wants."""
+    groups: dict[tuple[tuple[str, int], ...], list[dict[str, Any]]] = {}
+    for point in points:
+        key = tuple(sorted((k, v) for k, v in point["params"].items() if k != prim.per))
+        groups.setdefault(key, []).append(point)
+    out = []
+    for key, members in groups.items():
+        rows = [{"lanes": float(m["params"][prim.per]), "fixed": 1.0} for m in members]
+        entry: dict[str, Any] = {"params": dict(key)}
+        for res in ("lut", "dsp", "carry"):
+            result = fit(rows, [m[res] for m in members], ("lanes", "fixed"))
+            entry[res] = {
+                "per_lane": result["coef"]["lanes"],
+                "fixed": result["coef"]["fixed"],
+                "max_abs_error": result["max_abs_error"],
+            }
+        out.append(entry)
+    return out
+
+
+def fits(prim: Primitive, points: list[dict[str, Any]]) -> dict[str, Any]:
+    """The fits of one primitive from its measured points (no Yosys)."""
+    rows = [prim.feature_values(p["params"]) for p in points]
+    result: dict[str, Any] = {
+        "fit": {
+            res: fit(rows, [p[res] for p in points], names) for res, names in prim.features.items()
+        }
     }
+    if prim.per:
+        result["per_config"] = per_config(prim, points)
+    return result
+
+
+def summarise(prim: Primitive, measured: list[tuple[Point, SynthResult]]) -> dict[str, Any]:
     points = [
         {
             "params": p,
@@ -288,7 +333,17 @@ def summarise(prim: Primitive, measured: list[tuple[Point, SynthResult]]) -> dic
         }
         for p, r in measured
     ]
-    return {"what": prim.what, "fit": fits, "points": points}
+    return {"what": prim.what, **fits(prim, points), "points": points}
+
+
+def refit(data: dict[str, Any]) -> dict[str, Any]:
+    """A calibration file with every fit recomputed from its points (features may change
+    without running Yosys again)."""
+    by_name = {p.name: p for p in PRIMITIVES}
+    for name, entry in data["primitives"].items():
+        entry.update(fits(by_name[name], entry["points"]))
+        entry["what"] = by_name[name].what
+    return data
 
 
 def run(only: Iterable[str] | None = None, jobs: int = 1, out: Path | None = OUT) -> dict:
@@ -314,12 +369,50 @@ def run(only: Iterable[str] | None = None, jobs: int = 1, out: Path | None = OUT
     return result
 
 
+def table(data: dict[str, Any]) -> str:
+    """A markdown table of the fits of a calibration file (docs/rtl.md)."""
+    lines = [
+        "| primitive | resource | fit (coefficient x feature) | RMS | worst |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in data["primitives"].items():
+        for res, result in entry["fit"].items():
+            terms = " + ".join(
+                f"{c:g} x {f}" if f != "fixed" else f"{c:g}" for f, c in result["coef"].items()
+            )
+            lines.append(
+                f"| {name} | {res} | {terms} | {result['rms']:g} | {result['max_abs_error']:g} |"
+            )
+    lanes = [
+        "",
+        "| lane primitive | configuration | LUT per lane | LUT fixed | DSP per lane |",
+        "|---|---|---|---|---|",
+    ]
+    for name, entry in data["primitives"].items():
+        for cfg in entry.get("per_config", []):
+            params = ", ".join(f"{k}={v}" for k, v in cfg["params"].items()) or "-"
+            lut, dsp = cfg["lut"], cfg["dsp"]
+            lanes.append(
+                f"| {name} | {params} | {lut['per_lane']:g} | {lut['fixed']:g} | "
+                f"{dsp['per_lane']:g} |"
+            )
+    return "\n".join(lines + lanes)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--jobs", type=int, default=1, help="Yosys runs in parallel")
     parser.add_argument("--only", nargs="*", choices=[p.name for p in PRIMITIVES])
+    parser.add_argument("--table", action="store_true", help="print the fits of --out, run nothing")
+    parser.add_argument("--refit", action="store_true", help="recompute the fits of --out only")
     args = parser.parse_args(argv)
+    if args.refit:
+        data = refit(json.loads(Path(args.out).read_text()))
+        Path(args.out).write_text(json.dumps(data, indent=1) + "\n")
+    if args.table or args.refit:
+        print(table(json.loads(Path(args.out).read_text())))
+        return
     result = run(args.only, args.jobs, args.out)
     print(f"{result['points']} points in {result['seconds']} s -> {args.out}")
 

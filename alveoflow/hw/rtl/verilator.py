@@ -40,6 +40,7 @@ from alveoflow.hw.rtl.instance import (
     library_files,
     wrapper_sv,
     write_files,
+    write_sources,
 )
 
 HARNESS = RTL_DIR / "harness.cpp"
@@ -86,6 +87,7 @@ def build_key(inst: Instance, verilator: str) -> str:
         repr((FLAGS, CFLAGS, MAKEFLAGS)),
         tools.tool_version(verilator),
         repr([name for name, _ in inst.files]),
+        repr(inst.sources),
     ):
         h.update(part.encode())
     return h.hexdigest()[:24]
@@ -211,6 +213,7 @@ def _compile(inst: Instance, verilator: str, folder: Path, root: Path) -> None:
     part, identical for every model) come from ``root/runtime-<key>`` once built."""
     (folder / "af_top.sv").write_text(wrapper_sv(inst))
     (folder / "af_ports.h").write_text(ports_header(inst))
+    generated = write_sources(inst, folder)
     cmd = [
         verilator,
         "--cc",
@@ -225,6 +228,7 @@ def _compile(inst: Instance, verilator: str, folder: Path, root: Path) -> None:
         "-CFLAGS",
         CFLAGS + f" -I{folder}",
         *[str(p) for p in library_files()],
+        *generated,
         "af_top.sv",
         str(HARNESS),
     ]

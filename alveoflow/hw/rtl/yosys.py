@@ -38,7 +38,14 @@ from pathlib import Path
 
 from alveoflow.errors import ToolchainError
 from alveoflow.hw.rtl import tools
-from alveoflow.hw.rtl.instance import TOP, Instance, library_files, wrapper_sv, write_files
+from alveoflow.hw.rtl.instance import (
+    TOP,
+    Instance,
+    library_files,
+    wrapper_sv,
+    write_files,
+    write_sources,
+)
 
 LUTS = {**{f"LUT{i}": 1.0 for i in range(1, 7)}, "INV": 1.0}  # INV is a LUT1
 LUT_MEMORY = {
@@ -132,7 +139,8 @@ def synth(
 def _run(inst: Instance, exe: str, folder: Path, timeout: float | None) -> SynthResult:
     write_files(inst, folder)
     (folder / "af_top.sv").write_text(wrapper_sv(inst))
-    sources = " ".join(str(p) for p in library_files()) + " af_top.sv"
+    generated = write_sources(inst, folder)
+    sources = " ".join([*(str(p) for p in library_files()), *generated, "af_top.sv"])
     (folder / "synth.ys").write_text(SCRIPT.format(sources=sources, top=TOP))
     log = folder / "yosys.log"
     start = time.perf_counter()
