@@ -9,8 +9,10 @@ import pytest
 from rtl_cases import PRESSURES, check, codes, reference
 
 from alveoflow.compiler.ir import QType, hw
+from alveoflow.errors import ToolchainError
 from alveoflow.hw.rtl import ops
 from alveoflow.hw.rtl import words as W
+from alveoflow.hw.rtl.sim import simulate
 from alveoflow.hw.rtl.verilator import build
 
 pytestmark = pytest.mark.rtl
@@ -111,3 +113,32 @@ def test_dma_ends():
     got = W.unpack(W.pack(out[:, :32], 1), 32, 1)
     np.testing.assert_array_equal(got, data)
     np.testing.assert_array_equal(out[:, 32], np.tile([0, 0, 0, 1], 3))
+
+
+def test_a_starved_join_is_reported_as_a_deadlock():
+    """One input of an add runs dry: the run stops after the idle limit and names the
+    stream whose word waits (in0 valid, not ready) and the output that never completed."""
+    rng = np.random.default_rng(13)
+    op = hw.AddStreams(channels=2, idt_a=U2, idt_b=U2, odt=U4, pe=2)
+    unit = ops.add_streams(op)
+    a, b = codes(rng, U2, (1, 2, 2, 2)), codes(rng, U2, (1, 1, 2, 2))  # b: half the pixels
+    words = {"in0": unit.to_words([a, b])["in0"], "in1": unit.to_words([b, b])["in1"]}
+    run = build(unit.inst).run(words, {"out0": 4}, idle=200)
+    assert run.stats["deadlock"] and not run.stats["complete"]
+    assert run.stats["outputs"]["out0"]["words"] == 2
+    assert run.stats["stuck"]["in0"] == [1, 0]
+    with pytest.raises(ToolchainError, match="deadlock: True"):
+        simulate(_Starved(unit, b), [a, b], [a.shape], idle=200)
+
+
+class _Starved:
+    """An RtlUnit whose second input stream carries only ``b``'s words (fewer than needed)."""
+
+    def __init__(self, unit, b):
+        self.inst, self.counts, self.from_words = unit.inst, unit.counts, unit.from_words
+        self._unit, self._b = unit, b
+
+    def to_words(self, inputs):
+        words = self._unit.to_words([inputs[0], inputs[0]])
+        words["in1"] = self._unit.to_words([self._b, self._b])["in1"]
+        return words
