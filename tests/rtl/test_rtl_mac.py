@@ -25,6 +25,7 @@ MVAU_CASES = {
     "w4a4_signed_bias": (24, 6, 3, 8, 1, I4, I4, QType.sint(12), "bias", "lut", "block"),
     "w1_int4_masked": (18, 4, 2, 6, 3, I4, BIP, QType.uint(3), "thresholds", MASKED, "block"),
     "w8a8_dsp_raw_mmv2": (8, 4, 2, 4, 2, U8, I8, QType.sint(20), "none", "dsp", "distributed"),
+    "w2a2_one_word_replayed": (8, 6, 2, 8, 1, U2, QType.sint(2), U2, "thresholds", "lut", "block"),
     "fc_streamed_weights": (16, 10, 1, 8, 1, U4, I8, QType.sint(16), "bias", "dsp", "stream"),
 }
 
