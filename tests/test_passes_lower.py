@@ -168,12 +168,25 @@ def test_add_with_different_scales_requantizes_one_side(scale_b):
     add = lowered.node("add")
     assert isinstance(add.op, hw.AddStreams)
     scaled = [n for n in lowered.nodes if n.name.startswith("add.scale_")]
-    assert scaled and all(isinstance(n.op, hw.Thresholding) for n in scaled)
+    assert scaled and all(isinstance(n.op, hw.ScaleStream) for n in scaled)
     if scale_b == 0.25:  # 0.5 a + 0.25 b = 0.25 (2 a + b): a is doubled, b kept
         assert [n.name for n in scaled] == ["add.scale_a"]
         assert lowered.node("add.scale_a").op.odt == QType.sint(5)
     x = x_float(g.inputs[0].shape, 16) * 3
     check_exact(g, lowered, x)
+
+
+def test_add_of_8_bit_streams_with_arbitrary_scales_is_exact():
+    net = Net((1, 8, 6, 6))
+    x = net.quant("in_q", "x", 8, True, 0.02)
+    a = net.quant("qa", net.conv("c1", x, 16), 8, True, 0.05)
+    b = net.quant("qb", net.conv("c2", x, 16), 8, True, 0.1234)
+    s = net.add("relu", nn.Relu(), [net.add("add", nn.Binary("Add"), [a, b])])
+    g = net.graph(net.head(net.quant("qs", s, 8, False, 0.09)))
+    lowered = lower(g)
+    factors = [int(lowered.node(f"add.scale_{k}").weights["factors"][0]) for k in "ab"]
+    assert 1 < max(factors) <= 4096  # 0.05 a + 0.1234 b needs finer weights than 1:2 or 2:5
+    check_exact(g, lowered, x_float(g.inputs[0].shape, 8) * 4)
 
 
 def test_add_with_different_scales_used_unquantized_is_reported():

@@ -43,7 +43,7 @@ def _run_sim(build: Path, x: np.ndarray, tmp: Path) -> np.ndarray:
 
 # Nets using hw ops whose estimate/codegen hooks are not written yet: the CLI build stops
 # after lowering. Strict, so the marks must go when the hooks land.
-NEEDS_HOOKS = {"se": "ChannelMul", "unet": "ConcatStreams/Upsample"}
+NEEDS_HOOKS = {"se": "ChannelMul", "unet": "ConcatStreams/Upsample", "resnet": "ScaleStream"}
 
 
 def _cases() -> list:
@@ -184,3 +184,4 @@ def test_a_float_onnx_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert cli.main(["compile", str(path), "--out", str(tmp_path / "b"), "--no-plan"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is a float model" in err and "export_qonnx" in err
+

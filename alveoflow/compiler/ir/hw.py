@@ -355,6 +355,34 @@ class ChannelMul(Op):
 
 
 @dataclass(frozen=True)
+class ScaleStream(Op):
+    """Per-channel integer gain: ``out[c] = x[c] * factors[c]`` (``factors``, shape (C,),
+    positive integers; ``odt`` holds every product). Puts one operand of an add on the
+    other's scale (see ``passes.lower.addmix``)."""
+
+    channels: int
+    idt: QType
+    odt: QType
+    pe: int = 1
+
+    weight_names = ("factors",)
+    required_weights = ("factors",)
+
+    def infer(
+        self, inputs: Sequence[TensorInfo], weights: Mapping[str, np.ndarray]
+    ) -> tuple[OutSpec, ...]:
+        (x,) = inputs
+        _check_in(x, self.channels, self.idt)
+        f = weights["factors"]
+        _need(f.shape == (self.channels,), f"factors shape {f.shape}, expected ({self.channels},)")
+        _need(bool(np.all(f >= 1)), "factors must be positive integers")
+        ends = np.array([self.idt.min, self.idt.max])[:, None] * f[None, :]
+        _need(self.odt.contains(ends), f"{self.idt} times the factors does not fit {self.odt}")
+        _check_folding(self.channels, self.pe)
+        return (OutSpec(x.shape, self.odt, x.layout),)
+
+
+@dataclass(frozen=True)
 class LabelSelect(Op):
     """Top-k: the indices of the k largest of ``labels`` scores, best first; ties go to the
     lower index. Output (N, k) of UINT32."""

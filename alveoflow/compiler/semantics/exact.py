@@ -50,6 +50,8 @@ def accumulator_bound(op: Any) -> int:
         return max_abs(op.idt)
     if isinstance(op, hw.ChannelMul):
         return max_abs(op.idt) * max_abs(op.gdt)
+    if isinstance(op, hw.ScaleStream):
+        return max_abs(op.odt)
     types = [v for v in vars(op).values() if isinstance(v, QType) and not v.is_float]
     return max((max_abs(t) for t in types), default=0)
 

@@ -204,6 +204,15 @@ def channel_mul(op: hw.ChannelMul, inputs: Tensors, weights: Weights) -> list[to
     return [out.to(storage_dtype(op.odt, floor))]
 
 
+@kernel(hw.ScaleStream)
+def scale_stream(op: hw.ScaleStream, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
+    (x,) = inputs
+    floor = floor_of(x)
+    dtype = exact_dtype(accumulator_bound(op), floor)
+    factors = weight_as(weights, "factors", dtype, x.device)
+    return [(x.to(dtype) * factors).to(storage_dtype(op.odt, floor))]
+
+
 @kernel(hw.LabelSelect)
 def label_select(op: hw.LabelSelect, inputs: Tensors, weights: Weights) -> list[torch.Tensor]:
     (x,) = inputs

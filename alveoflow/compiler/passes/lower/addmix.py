@@ -7,13 +7,14 @@ ever sees the finitely many pairs (a, b) of the operand ranges. ``requantize_add
 evaluates its codes on every pair exactly as the float64 reference does (``va(a) + vb(b)``,
 then the ops after the add, then the quantizer) and searches small integer weights
 ``(A', B')`` (up to ``MAX_WEIGHT``) for which the codes are a non-decreasing function of
-``A' * a + B' * b`` alone. The hardware is then ``Thresholding`` (a -> A' a, b -> B' b,
+``A' * a + B' * b`` alone. The hardware is then ``ScaleStream`` (a -> A' a, b -> B' b,
 skipped for a factor of 1) + ``AddStreams`` + the quantizer's thresholds on the sum (or a
 saturating add when that is what they are). The check is exhaustive, so the codes equal the
 float64 evaluation on every input.
 
 A consumer that needs the sum itself (not quantized) gets ``A * a + B * b`` with the exact
-integer ratio of the scales (``exact_weights``) when it is small, else an error.
+integer ratio of the scales (``exact_weights``) when it is at most ``MAX_WEIGHT``, else an
+error.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import torch
 from alveoflow.compiler.ir import QType, TensorInfo, hw, smallest_qtype
 from alveoflow.compiler.passes.lower.state import Lowering, Pending, Source, Value
 from alveoflow.compiler.passes.streamline.chain import Chain, FoldError
-from alveoflow.compiler.passes.streamline.thresholds import search_thresholds
 
-MAX_WEIGHT = 64  # largest integer factor tried on either side
-MAX_PAIRS = 1 << 14  # largest number of (a, b) pairs tabulated per channel
+MAX_WEIGHT = 4096  # largest integer factor tried on either side
+NEAR = 32  # sizes up to which every fraction next to the ratio is tried too
+MAX_PAIRS = 1 << 16  # largest number of (a, b) pairs tabulated per channel
+SAMPLE = 2048  # pairs checked first when searching weights (a cheap necessary condition)
 
 
 def exact_weights(ma: np.ndarray, mb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -60,7 +62,6 @@ def pending_add(
     big_a, big_b, unit = exact_weights(ma, mb)
     small = max(int(np.max(big_a)), int(np.max(big_b))) <= MAX_WEIGHT
     extra: dict[str, Any] = {"a": a, "b": b, "A": big_a, "B": big_b, "small": small}
-    extra["ratio"] = mb / ma
     pending = Pending(ctx.unique(name), _raw_emit(ctx, extra), negatable=False, kind="add2")
     pending.extra.update(extra)
     if small:
@@ -106,24 +107,16 @@ def _raw_emit(ctx: Lowering, extra: dict[str, Any]) -> Any:
 
 
 def _scaled(ctx: Lowering, name: str, value: Value, factor: np.ndarray) -> TensorInfo:
-    """The stream of ``value`` multiplied per channel by ``factor`` (a Thresholding node)."""
+    """The stream of ``value`` multiplied per channel by ``factor`` (a ``ScaleStream``)."""
     src = value.source
     assert src.tensor is not None
     if np.all(factor == 1):
         return src.tensor
-    f = torch.from_numpy(factor.astype(np.int64)).reshape(1, -1)
-    base = int(np.min(factor * src.lo))
-    top = int(np.max(factor * src.hi))
-    thresholds = search_thresholds(
-        lambda x: (x * f).to(torch.float64), src.lo, src.hi, base, top - base
-    )
-    op = hw.Thresholding(
-        channels=src.tensor.shape[-1],
-        idt=src.tensor.qtype,
-        odt=smallest_qtype(base, top),
-        out_offset=base,
-    )
-    return ctx.emit(ctx.unique(name), op, [src.tensor], {"thresholds": thresholds}).output
+    qt = src.tensor.qtype
+    lo, hi = min(qt.min * factor.max(), 0), max(qt.max * factor.max(), 0)
+    op = hw.ScaleStream(channels=src.tensor.shape[-1], idt=qt, odt=smallest_qtype(int(lo), int(hi)))
+    weights = {"factors": factor.astype(np.int64)}
+    return ctx.emit(ctx.unique(name), op, [src.tensor], weights).output
 
 
 def _sum(
@@ -168,37 +161,57 @@ def _consistent(s: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.all(dc >= 0, axis=0) & np.all((ds != 0) | (dc == 0), axis=0)
 
 
-def _candidates(ratio: float) -> list[tuple[int, int]]:
-    """Small (A', B') with B'/A' near ``ratio``, smallest first."""
+def _candidates(big_a: int, big_b: int) -> list[tuple[int, int]]:
+    """Small (A', B') with B'/A' near B/A, smallest first: the fractions on the
+    Stern-Brocot path to B/A (each the best approximation of its size from its side) up to
+    ``MAX_WEIGHT``, and their neighbours for small sizes."""
+    target = Fraction(big_b, big_a)
     out: set[tuple[int, int]] = set()
-    for n in range(1, MAX_WEIGHT + 1):
+    lp, lq, rp, rq = 0, 1, 1, 0  # left = 0/1, right = 1/0 (numerator B', denominator A')
+    while max(lp + rp, lq + rq) <= MAX_WEIGHT:
+        num, den = lp + rp, lq + rq
+        out.add((den, num))
+        if Fraction(num, den) == target:
+            break
+        if Fraction(num, den) < target:
+            lp, lq = num, den
+        else:
+            rp, rq = num, den
+    ratio = float(target)
+    for n in range(1, NEAR + 1):
         for q in (int(np.floor(n * ratio)), int(np.ceil(n * ratio))):
             if 1 <= q <= MAX_WEIGHT:
                 out.add((n, q))
-        for p in (int(np.floor(n / ratio)), int(np.ceil(n / ratio))):
-            if 1 <= p <= MAX_WEIGHT:
-                out.add((p, n))
     return sorted(out, key=lambda w: (max(w), abs(w[1] / w[0] - ratio)))
 
 
 def small_weights(
-    a: np.ndarray, b: np.ndarray, codes: np.ndarray, ratio: np.ndarray
+    a: np.ndarray, b: np.ndarray, codes: np.ndarray, big_a: np.ndarray, big_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per channel, the first (A', B') of ``_candidates`` under which ``codes`` of every
     pair is a non-decreasing function of ``A' a + B' b``."""
     channels = codes.shape[1]
     fa, fb = np.zeros(channels, np.int64), np.zeros(channels, np.int64)
-    for r in np.unique(ratio):
-        todo = np.nonzero(ratio == r)[0]
-        for p, q in _candidates(float(r)):
-            ok = _consistent(p * a[:, todo] + q * b[:, todo], codes[:, todo])
+    rows = np.random.default_rng(0).permutation(codes.shape[0])[:SAMPLE]
+    for pair in sorted(set(zip(big_a.tolist(), big_b.tolist(), strict=True))):
+        todo = np.nonzero((big_a == pair[0]) & (big_b == pair[1]))[0]
+        r = pair[1] / pair[0]
+        for p, q in _candidates(*pair):
+            # a necessary condition on a sample of the pairs first, then every pair
+            maybe = todo[
+                _consistent(p * a[rows][:, todo] + q * b[rows][:, todo], codes[rows][:, todo])
+            ]
+            ok = np.zeros(todo.shape, bool)
+            if maybe.size:
+                full = _consistent(p * a[:, maybe] + q * b[:, maybe], codes[:, maybe])
+                ok[np.isin(todo, maybe[full])] = True
             fa[todo[ok]], fb[todo[ok]] = p, q
             todo = todo[~ok]
             if not todo.size:
                 break
         if todo.size:
             raise FoldError(
-                f"the add of two streams with scales {float(r):g} apart: no integer weights up "
+                f"the add of two streams with scales {r:g} apart: no integer weights up "
                 f"to {MAX_WEIGHT} reproduce the quantized sum; route both operands through "
                 "one shared quantizer"
             )
@@ -222,7 +235,7 @@ def requantize_add(
     qlo = int(first.min()) if qlo is None else qlo
     qhi = int(last.max()) if qhi is None else qhi
     odt = smallest_qtype(qlo, qhi)
-    fa, fb = small_weights(av, bv, codes, pending.extra["ratio"])
+    fa, fb = small_weights(av, bv, codes, pending.extra["A"], pending.extra["B"])
     s = fa[None, :] * av + fb[None, :] * bv
     tensor = _saturating(ctx, pending.name, a, b, fa, fb, s, codes, odt)
     if tensor is None:

@@ -1,5 +1,6 @@
-// alveo_merge.hpp -- stream ops of U-Net and squeeze-and-excitation networks: channel
-// concatenation, nearest-neighbour upsampling and per-channel gating.
+// alveo_merge.hpp -- stream ops of U-Net, squeeze-and-excitation and residual networks:
+// channel concatenation, nearest-neighbour upsampling, per-channel gating and per-channel
+// integer gains.
 //
 // concat_streams<C>(a, b, out, reps): for every pixel, the CA elements of a then the CB
 //   elements of b, re-encoded as odt (values unchanged: odt holds adt and bdt). PE lanes per
@@ -13,6 +14,11 @@
 //   image, where g (CH elements of gdt, PE lanes per word) is read first, once per image.
 //   odt holds every product (no saturation). reps = images.
 //   Config: CH, PE, PIXELS, idt, gdt, odt.
+// scale_stream<C>(in, out, factors, reps): out[c] = x[c] * factors[c] with a constant positive
+//   integer per channel (puts one operand of a residual add on the other's scale). Factor
+//   memory factors[PE][CH / PE] (channel cf*PE + pe at [pe][cf], like thresholds); odt holds
+//   every product. PE lanes per word; reps = pixels.
+//   Config: CH, PE, idt, fdt (factor type), odt.
 #ifndef ALVEO_MERGE_HPP
 #define ALVEO_MERGE_HPP
 
@@ -97,6 +103,28 @@ void channel_mul(hls::stream<ap_uint<C::PE * elem<typename C::idt>::BITS> >& x,
             }
             out.write(z);
         }
+    }
+}
+
+template <class C>
+void scale_stream(hls::stream<ap_uint<C::PE * elem<typename C::idt>::BITS> >& in,
+                  hls::stream<ap_uint<C::PE * elem<typename C::odt>::BITS> >& out,
+                  const typename C::fdt factors[C::PE][C::CH / C::PE], unsigned reps) {
+    static_assert(C::CH % C::PE == 0, "scale_stream: PE must divide CH");
+#pragma HLS ARRAY_PARTITION variable = factors complete dim = 1
+    unsigned cf = 0;
+    for (unsigned i = 0; i < reps * (C::CH / C::PE); i++) {
+#pragma HLS PIPELINE II = 1
+        const ap_uint<C::PE * elem<typename C::idt>::BITS> w = in.read();
+        ap_uint<C::PE * elem<typename C::odt>::BITS> z = 0;
+        for (unsigned pe = 0; pe < C::PE; pe++) {
+#pragma HLS UNROLL
+            const ap_int<48> prod = ap_int<48>(lane<typename C::idt>(w, pe)) *
+                                    ap_int<48>(factors[pe][cf]);
+            set_lane<typename C::odt>(z, pe, prod);
+        }
+        out.write(z);
+        step<C::CH / C::PE>(cf);
     }
 }
 

@@ -1,6 +1,7 @@
 // tb_merge.cpp -- concat_streams (mixed input types, PE 1 and > 1), upsample (square and
-// rectangular factors, several images) and channel_mul (signed and unsigned, several images),
-// each against a naive model on random inputs.
+// rectangular factors, several images), channel_mul (signed and unsigned, several images) and
+// scale_stream (per-channel factors, PE 2 and full), each against a naive model on random
+// inputs.
 #include "alveo_merge.hpp"
 #include "tb_common.hpp"
 
@@ -101,6 +102,41 @@ template <class C> int run_mul(const char* name, unsigned long long seed) {
     return chk.report();
 }
 
+template <unsigned CH_, unsigned PE_, class I, class F, class O> struct ScaleCfg {
+    static constexpr unsigned CH = CH_, PE = PE_;
+    typedef I idt;
+    typedef F fdt;
+    typedef O odt;
+};
+
+template <class C> int run_scale(const char* name, unsigned long long seed) {
+    const unsigned PIX = 5, IB = alveo::elem<typename C::idt>::BITS;
+    const unsigned OB = alveo::elem<typename C::odt>::BITS;
+    tb::Rng rng(seed);
+    tb::Checker chk(name);
+    const vec X = tb::rand_vec<typename C::idt>(rng, PIX * C::CH);
+    typename C::fdt factors[C::PE][C::CH / C::PE];
+    vec F(C::CH);
+    for (unsigned c = 0; c < C::CH; c++) {
+        F[c] = rng.between(1, alveo::elem<typename C::fdt>::MAX);
+        factors[c % C::PE][c / C::PE] = F[c];
+    }
+    hls::stream<ap_uint<C::PE * IB> > in("in");
+    hls::stream<ap_uint<C::PE * OB> > out("out");
+    for (size_t i = 0; i < X.size(); i += C::PE)
+        in.write(tb::pack<typename C::idt, C::PE * IB>(X, i, C::PE));
+    alveo::scale_stream<C>(in, out, factors, PIX);
+    const auto words = tb::take(out, X.size() / C::PE, chk, "output too short");
+    for (size_t k = 0; k < words.size(); k++)
+        for (unsigned p = 0; p < C::PE; p++) {
+            const size_t i = k * C::PE + p;
+            chk.eq(tb::unpack<typename C::odt>(words[k], p), X[i] * F[i % C::CH], "product", i);
+        }
+    chk.drained(in, "in");
+    chk.drained(out, "out");
+    return chk.report();
+}
+
 int main() {
     int f = 0;
     f += run_concat<CatCfg<4, 6, 2, ap_uint<4>, ap_int<3>, ap_int<5> > >("concat u4+i3 pe2", 1);
@@ -109,5 +145,7 @@ int main() {
     f += run_upsample<UpCfg<2, 3, 3, 1, 3, 1, ap_int<6> > >("upsample 3x1 pe1", 4);
     f += run_mul<MulCfg<8, 4, 5, ap_uint<4>, ap_uint<4>, ap_uint<8> > >("mul u4*u4 pe4", 5);
     f += run_mul<MulCfg<6, 3, 4, ap_int<4>, ap_uint<3>, ap_int<7> > >("mul i4*u3 pe3", 6);
+    f += run_scale<ScaleCfg<8, 2, ap_int<8>, ap_uint<9>, ap_int<17> > >("scale i8*u9 pe2", 7);
+    f += run_scale<ScaleCfg<6, 6, ap_uint<4>, ap_uint<5>, ap_uint<9> > >("scale u4*u5 pe6", 8);
     return f ? 1 : 0;
 }
