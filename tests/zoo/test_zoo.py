@@ -185,3 +185,30 @@ def test_a_float_onnx_is_one_line_and_exit_code_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "is a float model" in err and "export_qonnx" in err
 
+
+# g++ currently fails on the generated network.cpp of the CNNs ("__assert_fail" not declared
+# in ap_private.h, codegen in progress); strict, so the marks must go when it builds.
+CPPSIM_BROKEN = {"raw_vgg", "mobilenet"}
+
+
+def _cppsim_cases() -> list:
+    names = sorted(n for n, c in zoo_nets.CASES.items() if c.cppsim)
+    broken = pytest.mark.xfail(strict=True, reason="g++ fails on the generated network.cpp")
+    return [pytest.param(n, marks=broken) if n in CPPSIM_BROKEN else n for n in names]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", _cppsim_cases())
+def test_zoo_net_cppsim_equals_sim(name, tmp_path):
+    """The generated C++ (``alveoflow run --backend cppsim``) gives the sim's logits."""
+    case = zoo_nets.CASES[name]
+    model = zoo_nets.make(case)
+    onnx_path = Path(zoo_nets.export(model, case, str(tmp_path / f"{name}.onnx")))
+    build = tmp_path / "build"
+    _compile(case, onnx_path, build)
+    x = case.inputs(4, seed=11)
+    sim = _run_sim(build, x, tmp_path)
+    np.save(tmp_path / "x.npy", x)
+    args = ["run", str(build), "--input", str(tmp_path / "x.npy"), "--output"]
+    assert cli.main(args + [str(tmp_path / "cpp.npy"), "--backend", "cppsim"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "cpp.npy"), sim)
