@@ -161,15 +161,22 @@ def image_folder_datasets(
     mode: str = "RGB",
     scale: float = 1.0 / 255.0,
     normalize: Normalize | None = None,
+    augment: bool = True,
 ) -> tuple[ImageFolderDataset, ImageFolderDataset]:
-    """(train, val) from ``root/train`` and ``root/val`` (ImageNet layout) with standard crops."""
+    """(train, val) from ``root/train`` and ``root/val`` (ImageNet layout) with standard crops.
+
+    ``augment=False`` gives the training images the evaluation crop (no randomness), e.g. for
+    re-estimating BatchNorm statistics."""
     root = Path(root)
     val_dir = root / "val" if (root / "val").is_dir() else root / "test"
     if not (root / "train").is_dir() or not val_dir.is_dir():
         raise DataError(f"{root} must contain 'train' and 'val' (or 'test') class folders")
-    train = ImageFolderDataset(
-        root / "train", train_transform(size, resize, scale=scale, normalize=normalize), mode
+    train_tf = (
+        train_transform(size, resize, scale=scale, normalize=normalize)
+        if augment
+        else eval_transform(size, resize, scale=scale, normalize=normalize)
     )
+    train = ImageFolderDataset(root / "train", train_tf, mode)
     val = ImageFolderDataset(
         val_dir, eval_transform(size, resize, scale=scale, normalize=normalize), mode
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alveoflow.errors import ConfigError, close_matches
+from alveoflow.qnn.quantizers import check_scale_init
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = 0.226  # one scalar (mean of 0.229, 0.224, 0.225): see ``PixelNorm``
@@ -77,9 +78,14 @@ class ResNetConfig:
     pixel code); empty -> ImageNet mean rounded (124, 116, 104) or 128."""
     pixel_std: float = 0.0
     """One scalar std in 0..255 units; 0 -> ImageNet 0.226*255 (3 channels) or 127.5."""
+    scale_init: str = "percentile"
+    """How quantizer scales start: 'percentile' (Brevitas' defaults) or 'mse' (learned scales,
+    stem/FC weights included, initialised by a quantisation-error search); see
+    ``alveoflow.qnn.quantizers``."""
 
     def __post_init__(self) -> None:
         BitWidths.parse(self.bits)  # a bad string fails at construction
+        check_scale_init(self.scale_init)
         if self.version not in ("v1.0", "v1.5"):
             raise ConfigError(f"version must be 'v1.0' or 'v1.5', got {self.version!r}")
         for name in ("num_classes", "in_channels", "input_size", "first_last_bits"):

@@ -24,7 +24,9 @@ from alveoflow.qnn import quantizers as q
 from alveoflow.qnn.config import BitWidths
 
 
-def body_conv(in_ch: int, out_ch: int, kernel: int, stride: int, weight_bits: int) -> QuantConv2d:
+def body_conv(
+    in_ch: int, out_ch: int, kernel: int, stride: int, weight_bits: int, scale_init: str
+) -> QuantConv2d:
     """A bias-free conv with body weights and 'same' padding for odd kernels."""
     return QuantConv2d(
         in_ch,
@@ -33,18 +35,18 @@ def body_conv(in_ch: int, out_ch: int, kernel: int, stride: int, weight_bits: in
         stride=stride,
         padding=kernel // 2,
         bias=False,
-        weight_quant=q.body_weight_quant(weight_bits),
+        weight_quant=q.body_weight_quant(weight_bits, scale_init),
     )
 
 
-def act(bits: int) -> QuantReLU:
+def act(bits: int, scale_init: str = "percentile") -> QuantReLU:
     """An unsigned ``bits``-bit ReLU that returns a QuantTensor."""
-    return QuantReLU(act_quant=q.act_quant(bits), return_quant_tensor=True)
+    return QuantReLU(act_quant=q.act_quant(bits, scale_init), return_quant_tensor=True)
 
 
-def residual(bits: int) -> QuantIdentity:
+def residual(bits: int, scale_init: str = "percentile") -> QuantIdentity:
     """A signed ``bits``-bit residual-stream quantizer that returns a QuantTensor."""
-    return QuantIdentity(act_quant=q.residual_quant(bits), return_quant_tensor=True)
+    return QuantIdentity(act_quant=q.residual_quant(bits, scale_init), return_quant_tensor=True)
 
 
 class _Block(nn.Module):
@@ -65,11 +67,13 @@ class _Block(nn.Module):
         residual_quant: QuantIdentity,
         requant_shortcut: bool,
         version: str = "v1.0",
+        scale_init: str = "percentile",
     ) -> None:
         """Builds, in this order (it fixes parameter init and module order): ``input_quant``,
         the branch (``_build_branch``), then the shortcut."""
         super().__init__()
-        self.input_quant = act(bits.act)
+        self.scale_init = scale_init
+        self.input_quant = act(bits.act, scale_init)
         out_ch = self._build_branch(in_ch, planes, stride, bits, version)
         self._init_shortcut(in_ch, out_ch, stride, bits.weight, residual_quant, requant_shortcut)
 
@@ -92,7 +96,8 @@ class _Block(nn.Module):
         self.requant_shortcut = requant_shortcut
         if stride != 1 or in_ch != out_ch:
             self.downsample = nn.Sequential(
-                body_conv(in_ch, out_ch, 1, stride, weight_bits), nn.BatchNorm2d(out_ch)
+                body_conv(in_ch, out_ch, 1, stride, weight_bits, self.scale_init),
+                nn.BatchNorm2d(out_ch),
             )
         else:
             self.downsample = None
@@ -120,10 +125,10 @@ class BasicBlock(_Block):
     def _build_branch(
         self, in_ch: int, planes: int, stride: int, bits: BitWidths, version: str
     ) -> int:
-        self.conv1 = body_conv(in_ch, planes, 3, stride, bits.weight)
+        self.conv1 = body_conv(in_ch, planes, 3, stride, bits.weight, self.scale_init)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = act(bits.act)
-        self.conv2 = body_conv(planes, planes, 3, 1, bits.weight)
+        self.relu1 = act(bits.act, self.scale_init)
+        self.conv2 = body_conv(planes, planes, 3, 1, bits.weight, self.scale_init)
         self.bn2 = nn.BatchNorm2d(planes)
         return planes
 
@@ -141,13 +146,13 @@ class Bottleneck(_Block):
     ) -> int:
         stride1, stride2 = (stride, 1) if version == "v1.0" else (1, stride)
         out_ch = planes * self.expansion
-        self.conv1 = body_conv(in_ch, planes, 1, stride1, bits.weight)
+        self.conv1 = body_conv(in_ch, planes, 1, stride1, bits.weight, self.scale_init)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu1 = act(bits.act)
-        self.conv2 = body_conv(planes, planes, 3, stride2, bits.weight)
+        self.relu1 = act(bits.act, self.scale_init)
+        self.conv2 = body_conv(planes, planes, 3, stride2, bits.weight, self.scale_init)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.relu2 = act(bits.act)
-        self.conv3 = body_conv(planes, out_ch, 1, 1, bits.weight)
+        self.relu2 = act(bits.act, self.scale_init)
+        self.conv3 = body_conv(planes, out_ch, 1, 1, bits.weight, self.scale_init)
         self.bn3 = nn.BatchNorm2d(out_ch)
         return out_ch
 
@@ -165,9 +170,10 @@ def make_stage(
     stride: int,
     bits: BitWidths,
     version: str,
+    scale_init: str = "percentile",
 ) -> tuple[nn.Sequential, int]:
     """``blocks`` blocks sharing one residual quantizer; returns (stage, output channels)."""
-    shared = residual(bits.residual)
+    shared = residual(bits.residual, scale_init)
     layers = []
     for index in range(blocks):
         layers.append(
@@ -179,6 +185,7 @@ def make_stage(
                 shared,
                 requant_shortcut=index == 0,
                 version=version,
+                scale_init=scale_init,
             )
         )
         in_ch = planes * block.expansion

@@ -33,6 +33,7 @@ from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
 from alveoflow.errors import CheckpointError, ConfigError, close_matches
+from alveoflow.export.checks import register_exportable
 from alveoflow.qnn import quantizers as q
 from alveoflow.qnn.config import ResNetConfig
 from alveoflow.qnn.layers import BasicBlock, Bottleneck, act, make_stage
@@ -80,6 +81,9 @@ class PixelNorm(nn.Module):
         return x * self.scale + self.bias
 
 
+register_exportable(PixelNorm)  # exports as Mul + Add, which the compiler folds
+
+
 def _scaled(channels: int, width: float) -> int:
     return max(8, int(round(channels * width)))
 
@@ -105,7 +109,14 @@ class QuantResNet(nn.Module):
         channels = widths[0]
         for index, (planes, blocks) in enumerate(zip(widths, arch.blocks, strict=True)):
             stage, channels = make_stage(
-                arch.block, channels, planes, blocks, 1 if index == 0 else 2, bits, config.version
+                arch.block,
+                channels,
+                planes,
+                blocks,
+                1 if index == 0 else 2,
+                bits,
+                config.version,
+                config.scale_init,
             )
             self.add_module(f"layer{index + 1}", stage)
         self.num_stages = len(arch.blocks)
@@ -115,8 +126,8 @@ class QuantResNet(nn.Module):
             channels,
             config.num_classes,
             bias=True,
-            weight_quant=q.int_weight_quant(config.first_last_bits)
-            if config.first_last_bits != 8
+            weight_quant=q.int_weight_quant(config.first_last_bits, config.scale_init)
+            if config.first_last_bits != 8 or config.scale_init != "percentile"
             else q.FCWeightQuant,
             bias_quant=q.FCBiasQuant,
         )
@@ -136,10 +147,10 @@ class QuantResNet(nn.Module):
             stride=stride,
             padding=kernel // 2,
             bias=False,
-            weight_quant=q.int_weight_quant(config.first_last_bits),
+            weight_quant=q.int_weight_quant(config.first_last_bits, config.scale_init),
         )
         self.bn1 = nn.BatchNorm2d(out_ch)
-        self.relu = act(config.bit_widths.act)
+        self.relu = act(config.bit_widths.act, config.scale_init)
         self.maxpool = nn.MaxPool2d(3, 2, 1) if arch.stem == "imagenet" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,8 +188,8 @@ class QuantResNet(nn.Module):
 
     def to_alveo(self, backend: str = "auto", **options: Any) -> Any:
         """Export, compile and load this model as an ``AlveoModule`` (see
-        ``alveoflow.runtime.api.to_alveo``); the build is cached by weights and options."""
-        from alveoflow.runtime.api import to_alveo
+        ``alveoflow.api.to_alveo``); the build is cached by weights and options."""
+        from alveoflow.api import to_alveo
 
         return to_alveo(self, backend=backend, **options)
 

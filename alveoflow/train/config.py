@@ -63,9 +63,18 @@ class TrainConfig:
     """Weight of the distillation loss when a teacher is given (1 - alpha on the labels)."""
     distill_temperature: float = 4.0
     out_dir: str | None = None
-    """Run folder for metrics.csv, curves.png, last.pt and best.pt; None writes nothing."""
+    """Run folder for metrics.csv, curves.png, last.pt and best.pt; None writes nothing.
+    A folder that already holds a run is refused unless ``resume`` or ``overwrite`` is set."""
     resume: str | None = None
-    """Checkpoint to resume from (model, optimizer, scheduler, epoch and history)."""
+    """Checkpoint to resume from (model, optimizer, scheduler, epoch, step within the epoch
+    and history)."""
+    overwrite: bool = False
+    """Replace the run files already in ``out_dir`` (the CLI's --force)."""
+    checkpoint_every: int = 0
+    """Also write last.pt every this many optimizer steps (0: at the end of each epoch only),
+    so a killed run resumes mid-epoch."""
+    log_every: int = 0
+    """Log loss and images/s per device every this many steps (0: once per epoch)."""
     seed: int = 0
     progress: bool = True
     """tqdm bars (rank 0 only)."""
@@ -80,7 +89,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "step_epochs"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {getattr(self, name)!r}")
-        for name in ("threads", "num_workers", "stats_batch_size"):
+        for name in ("threads", "num_workers", "stats_batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not self.lr > 0:
@@ -120,7 +129,8 @@ class TrainResult:
     """What a run produced: per-epoch metrics and where its files are."""
 
     history: list[dict[str, float]]
-    """One row per epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds."""
+    """One row per epoch: epoch, train_loss, train_acc, val_loss, val_acc, lr, seconds,
+    images_per_s (training images per second and per process)."""
     best_val_acc: float
     best_epoch: int
     out_dir: Path | None = None

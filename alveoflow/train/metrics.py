@@ -12,7 +12,16 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds")
+COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "lr",
+    "seconds",
+    "images_per_s",
+)
 
 
 def write_csv(path: str | Path, history: Sequence[dict[str, float]]) -> Path:
