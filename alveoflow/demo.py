@@ -163,7 +163,8 @@ def run_on_backends(
 def estimate_resnet50(out: Path, quick: bool) -> dict[str, Any]:
     """Export and compile QuantResNet50 (random weights, BatchNorm calibrated on random
     pixels) for the U250 at 250 MHz, target max; returns report.json."""
-    from alveoflow.compiler.pipeline import compile_build
+    from alveoflow.compiler.config import BuildConfig
+    from alveoflow.compiler.pipeline import build as run_build
     from alveoflow.compiler.report.render import render_report
     from alveoflow.export import to_qonnx
     from alveoflow.qnn import build_model, calibrate_bn
@@ -173,7 +174,7 @@ def estimate_resnet50(out: Path, quick: bool) -> dict[str, Any]:
     onnx_path = out / "resnet50.onnx"
     to_qonnx(model, onnx_path, (1, 3, size, size), "UINT8")
     build = out / "resnet50_u250"
-    compile_build(onnx_path, build, platform="u250", target_fps="max", clock_mhz=250.0)
+    run_build(onnx_path, BuildConfig(platform="u250", clock_mhz=250.0), build)
     render_report(build)
     return json.loads((build / "report.json").read_text())
 

@@ -19,7 +19,8 @@ import json
 import tempfile
 import time
 
-from alveoflow.compiler.estimate.reference import apply_reference_folding, calibration
+from reference_design import apply_reference_folding, calibration
+
 from alveoflow.compiler.fifo import size_fifos
 from alveoflow.compiler.report import plan_and_report
 from alveoflow.errors import ConfigError

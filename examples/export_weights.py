@@ -22,7 +22,8 @@ from pathlib import Path
 
 def build_from_checkpoint(checkpoint: Path, model: str, work: Path, platform: str) -> Path:
     """Checkpoint -> QONNX -> compiled build directory (folding plan included)."""
-    from alveoflow.compiler.pipeline import compile_build
+    from alveoflow.compiler.config import BuildConfig
+    from alveoflow.compiler.pipeline import build as run_build
     from alveoflow.export import to_qonnx
     from alveoflow.qnn import load_checkpoint
 
@@ -30,7 +31,7 @@ def build_from_checkpoint(checkpoint: Path, model: str, work: Path, platform: st
     net.eval()
     onnx_path = to_qonnx(net, work / f"{model or 'model'}.onnx")
     build = work / "build"
-    compile_build(onnx_path, build, platform=platform)
+    run_build(onnx_path, BuildConfig(platform=platform), build)
     return build
 
 

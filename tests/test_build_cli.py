@@ -7,24 +7,18 @@ import json
 import os
 import shutil
 import stat
-from pathlib import Path
 
 import pytest
 
 from alveoflow.cli import main
 from alveoflow.compiler.codegen.toolchain import find_tools
-from alveoflow.compiler.folding import plan_folding
-from alveoflow.compiler.ir import save_graph
-from alveoflow.testing import lowered_cnn
+from alveoflow.testing import lowered_cnn, write_build
 
 
 @pytest.fixture()
 def build_dir(tmp_path):
     graph = lowered_cnn(input_size=8, channels=(8, 16))
-    save_graph(graph, tmp_path, stem="graph")
-    plan = plan_folding(graph, "u250", "max", clock_mhz=200.0)
-    plan.save(tmp_path / "folding_plan.json")
-    return tmp_path
+    return write_build(tmp_path / "b", graph, plan=True, clock_mhz=200.0, csim_variant=False)
 
 
 def _no_tools(monkeypatch, tmp_path):
@@ -35,13 +29,11 @@ def _no_tools(monkeypatch, tmp_path):
         monkeypatch.delenv(var, raising=False)
 
 
-def test_generate_only(build_dir, capsys):
-    assert main(["build", str(build_dir), "--generate-only"]) == 0
-    info = json.loads((build_dir / "codegen.json").read_text())
+def test_compile_generated_everything_the_tools_need(build_dir):
+    info = json.loads((build_dir / "design.json").read_text())
     assert info["clock_mhz"] == 200.0
     assert (build_dir / "hls" / "src" / "conv0.cpp").is_file()
     assert "create_clock -period 5.0" in (build_dir / "hls/scripts/conv0.tcl").read_text()
-    assert "generated" in capsys.readouterr().out
 
 
 def test_missing_tools_say_what_was_generated_and_what_to_run(
@@ -82,8 +74,29 @@ def test_make_runs_with_tools_present(build_dir, monkeypatch, tmp_path):
     assert hls_logs == ["hls_conv0.log", "hls_conv1.log", "hls_inoutdma.log", "hls_tail.log"]
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_a_linked_xclbin_is_recorded_in_the_manifest(build_dir, monkeypatch, tmp_path):
+    """After `make all` leaves the xclbin, the manifest names it (and only then)."""
+    from alveoflow.compiler.buildfmt import read_manifest
+
+    fake = tmp_path / "fake_bin"
+    fake.mkdir()
+    for name in ("vitis_hls", "vivado"):
+        (fake / name).write_text("#!/bin/sh\nexit 0\n")
+    (fake / "v++").write_text(  # writes its -o file, as the linker does
+        '#!/bin/sh\nwhile [ $# -gt 0 ]; do [ "$1" = -o ] && touch "$2"; shift; done\nexit 0\n'
+    )
+    for path in fake.iterdir():
+        path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert read_manifest(build_dir).card.xclbin is None
+    assert main(["build", str(build_dir), "--jobs", "2"]) == 0
+    card = read_manifest(build_dir).card
+    assert card.xclbin is not None and card.xclbin.name.endswith(".xclbin")
+
+
 def test_not_a_build_dir(tmp_path, capsys):
-    assert main(["build", str(tmp_path / "nowhere"), "--generate-only"]) == 2
+    assert main(["build", str(tmp_path / "nowhere")]) == 2
     assert "alveoflow compile" in capsys.readouterr().err
 
 
@@ -91,9 +104,4 @@ def test_help_mentions_the_flow(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--help"])
     out = capsys.readouterr().out
-    assert "--generate-only" in out and "--jobs" in out and "Makefile" in out
-
-
-def test_paths_in_build_dir(build_dir):
-    main(["build", str(build_dir), "--generate-only"])
-    assert Path(build_dir / "link" / "link.cfg").is_file()
+    assert "--jobs" in out and "Makefile" in out

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from alveoflow.compiler.codegen import emit
-from alveoflow.compiler.folding import apply_plan, plan_folding
+from alveoflow.compiler.config import BuildConfig
+from alveoflow.compiler.physical import build_design
+from alveoflow.compiler.pipeline import build
 from alveoflow.testing import lowered_cnn, lowered_resnet
 
 STUBS = Path(__file__).resolve().parents[1] / "alveoflow" / "hw" / "scripts" / "xilinx_stubs.tcl"
@@ -21,14 +23,13 @@ pytestmark = pytest.mark.skipif(TCLSH is None, reason="tclsh not installed")
 
 @pytest.fixture(scope="module")
 def resnet_files():
-    graph = lowered_resnet(depth=50, input_size=64)
-    plan = plan_folding(graph, "u250", "max")
-    return emit(apply_plan(graph, plan), plan.to_dict()), plan
+    result = build(lowered_resnet(depth=50, input_size=64), BuildConfig(csim_variant=False))
+    return result.files, result.plan
 
 
 @pytest.fixture(scope="module")
 def cnn_files():
-    return emit(lowered_cnn(input_size=8, channels=(8, 16)))
+    return emit(build_design(lowered_cnn(input_size=8, channels=(8, 16))))
 
 
 def run_tcl(root: Path, rel: str, *args: str) -> subprocess.CompletedProcess:

@@ -11,12 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alveoflow.compiler.codegen import emit, pack, write_tree
-from alveoflow.compiler.codegen.partition import card_boundary, partition
+from alveoflow.compiler.codegen import emit as emit_design
+from alveoflow.compiler.codegen import pack, write_tree
 from alveoflow.compiler.ir import QType
+from alveoflow.compiler.physical import build_design
+from alveoflow.compiler.physical.partition import partition
 from alveoflow.testing import lowered_cnn, lowered_mlp, lowered_resnet
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def emit(graph):
+    """Every file of the design of ``graph`` (its own folding, one SLR)."""
+    return emit_design(build_design(graph))
 
 
 def _digest(files: dict) -> dict[str, str]:
@@ -69,8 +76,13 @@ def test_resnet50_partition_one_ip_per_block():
     stem = {n.name for n in parts[0].nodes}
     assert stem == {"conv1.swg", "conv1", "maxpool"}
     tail = {n.name for n in parts[-1].nodes}
-    assert {"final_relu", "avgpool", "flatten", "fc", "topk"} == tail
-    assert card_boundary(graph) == (("pixels",), ("fc", "topk"))
+    assert {"final_relu", "avgpool", "flatten", "fc", "fc.dup", "topk"} == tail
+    design = build_design(graph)
+    assert design.dma_in.tensor == "pixels"
+    assert [(o.tensor, o.role) for o in design.dma_outs] == [
+        ("topk", "topk"),
+        ("fc.dup.1", "logits"),
+    ]
 
 
 def test_generic_partition_groups_prefixes():
@@ -78,7 +90,7 @@ def test_generic_partition_groups_prefixes():
     assert [p.name for p in parts] == ["conv0", "conv1", "tail"]
     assert [n.name for n in parts[0].nodes] == ["conv0.swg", "conv0", "pool0"]
     mlp = partition(lowered_mlp(layers=(64, 32, 32, 10)))
-    assert [n.name for n in mlp[-1].nodes] == ["fc", "topk"]
+    assert [n.name for n in mlp[-1].nodes] == ["fc", "fc.dup", "topk"]
 
 
 def _decode_words(words: np.ndarray, lanes: int, bits: int) -> np.ndarray:
@@ -157,16 +169,21 @@ def test_generated_sources_hold_the_plan_folding():
     block = src[src.index("struct cfg_conv1 {") :]
     block = block[: block.index("};")]
     assert "PE = 4;" in block and "SIMD = 8;" in block and "MMV = 2;" in block
-    assert "af::mmv_pack<16, 9, 2>" in src  # 72 columns in 9 words of 8 x 2 bits
-    assert "alveo::dwc<" in src  # the 4-lane window stream widened to the MVAU's 8 lanes
+    # the window emits 2 pixels per word (MMV) and each pixel's 4 lanes are widened to the
+    # MVAU's 8 by a converter per pixel slice: no gathering of pixels in the MVAU
+    assert "alveo::sliding_window_mmv<" in src and "MMV = 2;" in src
+    assert "alveo::dwc_sliced<" in src and "SLICES = 2;" in src
+    assert "af::mmv_pack" not in src
 
 
 _HASH_SCRIPT = """
 import hashlib
 from alveoflow.compiler.codegen import emit
+from alveoflow.compiler.physical import Layout, build_design
 from alveoflow.testing import lowered_resnet
-files = emit(lowered_resnet(depth=18, input_size=32, width=0.25, num_classes=10),
-             {"slr": {"layer1.0": 1, "layer2.0": 2, "io": 0}, "clock_mhz": 200.0})
+layout = Layout(unit_slrs={"layer1.0": 1, "layer2.0": 2, "io": 0}, clock_mhz=200.0)
+graph = lowered_resnet(depth=18, input_size=32, width=0.25, num_classes=10)
+files = emit(build_design(graph, layout))
 h = hashlib.sha256()
 for k in sorted(files):
     v = files[k]

@@ -21,14 +21,29 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alveoflow.compiler.codegen import emit
+from alveoflow.compiler.codegen import emit as emit_design
+from alveoflow.compiler.codegen.csim import csim_folding
 from alveoflow.compiler.folding import FoldingPlan, apply_plan, plan_folding
-from alveoflow.compiler.ir import Graph, save_graph
+from alveoflow.compiler.ir import Graph
+from alveoflow.compiler.physical import Layout, build_design
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.errors import ConfigError
 from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
-from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.packing import host_plan
 from alveoflow.testing import lowered_resnet
+
+
+def emit(graph: Graph, plan: dict | None = None) -> dict:
+    """The files of the design of ``graph`` under ``plan`` (a plan dict; None: one SLR)."""
+    return emit_design(build_design(graph, Layout.from_plan(plan or {})))
+
+
+def write_tree(files: dict, root: Path) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return root
 
 STUBS = Path(__file__).resolve().parents[1] / "alveoflow" / "hw" / "scripts" / "xilinx_stubs.tcl"
 TCLSH = shutil.which("tclsh")
@@ -76,7 +91,18 @@ def design():
 
 
 def _summary(files: dict) -> dict:
-    return json.loads(files["codegen.json"])
+    """design.json, with its links as {tensor, src IP, dst IP} ("dma" at the kernel ends)."""
+    s = json.loads(files["design.json"])
+    streams = {st["name"]: st for st in s["streams"]}
+    s["links"] = [
+        {
+            "tensor": streams[n]["tensor"],
+            "src": streams[n]["src_ip"] or "dma",
+            "dst": streams[n]["dst_ip"] or "dma",
+        }
+        for n in s["links"]
+    ]
+    return s
 
 
 def _cut_tensors(graph: Graph, block: str, first: str) -> set[str]:
@@ -225,8 +251,6 @@ def _ip_of(files: dict, node: str) -> str:
 
 def test_packed_style_falls_back_to_dsp_at_odd_mmv_and_bad_styles_fail(design):
     _, folded, plan, _ = design
-    from alveoflow.compiler.codegen.csim import csim_folding
-
     csim = emit(csim_folding(folded), plan.to_dict())  # MMV 1: pixels cannot be paired
     assert _mul_of(csim, "stem", "conv1") == "dsp"
     assert _mul_of(csim, _ip_of(csim, "layer1.0.conv2"), "layer1.0.conv2") == "masked_sum"
@@ -244,17 +268,14 @@ def cache(tmp_path_factory):
 
 
 def test_cppsim_of_split_design_equals_sim_on_every_tap(design, tmp_path, cache):
-    """The build-directory path: cppsim re-emits the design (C-sim folding, the plan's
-    floorplan and MAC styles) and every IP output, cut streams included, equals ``sim``."""
-    graph, _, plan, _ = design
-    save_graph(graph, tmp_path, stem="graph")
-    plan.save(tmp_path / "folding_plan.json")
-    backend = CppSimBackend(tmp_path, cache_dir=cache)
-    generated = json.loads((tmp_path / "cppsim" / "csim" / "codegen.json").read_text())
-    names = {ip["name"] for ip in generated["ips"]}
+    """The split design refolded for C simulation (the plan's floorplan and MAC styles kept)
+    and compiled: every IP output, cut streams included, equals ``sim``."""
+    graph, folded, plan, _ = design
+    files = emit(csim_folding(folded), plan.to_dict())
+    backend = CppSimBackend(write_tree(files, tmp_path), cache_dir=cache)
+    names = {ip["name"] for ip in json.loads(files["design.json"])["ips"]}
     assert {"layer1_1_a", "layer1_1_b", "layer4_0_a", "layer4_0_b"} <= names
-    src = (tmp_path / "cppsim" / "csim" / "hls" / "src" / "layer1_1_a.cpp").read_text()
-    assert "mul_style::masked_sum" in src
+    assert "mul_style::masked_sum" in files["hls/src/layer1_1_a.cpp"]
     card = host_plan(graph).card_graph
     info = card.inputs[0]
     x = np.random.default_rng(3).integers(0, 256, (2, *info.shape[1:]), dtype=np.uint8)
@@ -274,11 +295,7 @@ def test_cppsim_hardware_folding_keeps_packed_dsp_exact(design, tmp_path, cache)
     split design, compiled as emitted (~30 s of g++ cold on 2 cores)."""
     _, folded, plan, files = design
     assert _mul_of(files, "stem", "conv1") == "dsp_packed2"
-    for rel, data in files.items():
-        path = tmp_path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-    backend = CppSimBackend(tmp_path, cache_dir=cache)
+    backend = CppSimBackend(write_tree(files, tmp_path), cache_dir=cache)
     card = host_plan(folded).card_graph
     info = card.inputs[0]
     x = np.random.default_rng(4).integers(0, 256, (2, *info.shape[1:]), dtype=np.uint8)

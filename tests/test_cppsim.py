@@ -16,9 +16,11 @@ import pytest
 from alveoflow.compiler.codegen import emit, write_tree
 from alveoflow.compiler.folding import refold
 from alveoflow.compiler.ir import Graph, hw
+from alveoflow.compiler.physical import build_design
+from alveoflow.compiler.physical.policy import window_feed
+from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.errors import ConfigError
 from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
-from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.runtime.packing import host_plan, storage_dtype
 from alveoflow.testing import lowered_cnn, lowered_depthwise, lowered_mlp
 
@@ -38,6 +40,8 @@ def random_folding(graph: Graph, seed: int) -> Graph:
         op = n.op
         if isinstance(op, hw.MVAU) and not op.external_weights:
             pixels = int(np.prod(n.outputs[0].shape[1:-1]))
+            if window_feed(graph, n) is not None:  # MMV pixels of one output row per word
+                pixels = int(n.outputs[0].shape[2])
             fold[n.name] = {
                 "pe": pick(_divisors(op.mh)),
                 "simd": pick(_divisors(op.mw, 64)),
@@ -100,7 +104,7 @@ def mismatches(backend: CppSimBackend, graph: Graph, x: np.ndarray) -> list[str]
 def built(request, tmp_path_factory, cache):
     graph = random_folding(GRAPHS[request.param](), seed=11)
     root = tmp_path_factory.mktemp(request.param)
-    write_tree(emit(graph), root)
+    write_tree(emit(build_design(graph)), root)
     return request.param, graph, root, CppSimBackend(root, cache_dir=cache)
 
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alveoflow.compiler.codegen import emit, write_tree
-from alveoflow.compiler.folding import apply_plan, plan_folding
-from alveoflow.compiler.ir import save_graph
-from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
 from alveoflow.compiler.semantics.executor import run_graph
+from alveoflow.runtime.backends.cppsim.backend import CppSimBackend
+from alveoflow.runtime.build import open_build
 from alveoflow.runtime.packing import host_plan
-from alveoflow.testing import lowered_resnet
+from alveoflow.testing import lowered_resnet, write_build
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +38,9 @@ def _compare(backend: CppSimBackend, graph, seed: int) -> tuple[int, list[str]]:
 @pytest.mark.slow
 def test_resnet50_224_build_dir_csim_folding(tmp_path, cache):
     graph = lowered_resnet(depth=50, input_size=224)
-    save_graph(graph, tmp_path, stem="graph")
-    backend = CppSimBackend(tmp_path, cache_dir=cache)  # folding="csim", generated on the fly
-    assert (tmp_path / "cppsim" / "csim" / "codegen.json").is_file()
+    build = write_build(tmp_path / "b", graph)
+    backend = CppSimBackend(build, cache_dir=cache)  # folding="csim", emitted with the build
+    assert (build / "cppsim" / "csim" / "design.json").is_file()
     count, bad = _compare(backend, graph, seed=0)
     assert count == 19  # stem, 16 blocks, tail (FC scores and top-k)
     assert bad == []
@@ -51,9 +49,7 @@ def test_resnet50_224_build_dir_csim_folding(tmp_path, cache):
 @pytest.mark.slow
 def test_resnet50_hardware_folding(tmp_path, cache):
     graph = lowered_resnet(depth=50, input_size=64, seed=2)
-    plan = plan_folding(graph, "u250", "max")
-    folded = apply_plan(graph, plan)
-    write_tree(emit(folded, plan.to_dict()), tmp_path)
-    backend = CppSimBackend(tmp_path, cache_dir=cache)
-    count, bad = _compare(backend, folded, seed=1)
+    build = write_build(tmp_path / "b", graph, plan=True, csim_variant=False)
+    backend = CppSimBackend(build, folding="hardware", cache_dir=cache)
+    count, bad = _compare(backend, open_build(build).graph, seed=1)
     assert count == 19 and bad == []

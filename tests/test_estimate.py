@@ -3,18 +3,19 @@
 import dataclasses
 
 import pytest
-
-from alveoflow.compiler.estimate import estimate_graph, node_cycles, ops
-from alveoflow.compiler.estimate.ops import acc_bits, mac_unit_cost
-from alveoflow.compiler.estimate.reference import (
+from reference_design import (
     PUBLISHED,
     TOLERANCE,
     apply_reference_folding,
     calibration,
 )
+
+from alveoflow.compiler.estimate import estimate_graph, node_cycles, ops
+from alveoflow.compiler.estimate.ops import acc_bits, mac_unit_cost
 from alveoflow.compiler.estimate.resources import bram18_blocks, lut_rom, memory_cost, uram_blocks
 from alveoflow.compiler.folding import refold
 from alveoflow.compiler.ir import QType, hw
+from alveoflow.compiler.physical import policy
 from alveoflow.testing.graphs import lowered_cnn, lowered_mlp, lowered_resnet
 
 
@@ -146,11 +147,11 @@ def test_masked_sum_lanes_from_first_principles():
 def test_masked_sum_only_for_binary_weights_and_unsigned_inputs(reference):
     stem, fc = reference.node("conv1"), reference.node("fc")
     body = reference.node("layer2.1.conv2")
-    assert ops.mac_styles_for(body.op) == ("lut", "masked_sum")
-    assert ops.mac_styles_for(stem.op) == ("lut",) and ops.mac_styles_for(fc.op) == ("lut",)
-    assert ops.hls_mul_style(stem.op) == "dsp_packed2"  # MMV 16: pixel pairs share DSPs
-    assert ops.hls_mul_style(body.op, "masked_sum") == "masked_sum"
-    assert ops.hls_mul_style(body.op) == "lut"
+    assert policy.lut_mac_styles(body.op) == ("lut", "masked_sum")
+    assert policy.lut_mac_styles(stem.op) == ("lut",) and policy.lut_mac_styles(fc.op) == ("lut",)
+    assert policy.mul_style(stem.op) == "dsp_packed2"  # MMV 16: pixel pairs share DSPs
+    assert policy.mul_style(body.op, "masked_sum") == "masked_sum"
+    assert policy.mul_style(body.op) == "lut"
     with pytest.raises(ValueError, match="does not apply"):
         mac_unit_cost(stem, "bram", 1, "masked_sum")
 

@@ -9,16 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from alveoflow.cli import main
-from alveoflow.compiler.ir import save_graph
-from alveoflow.testing import lowered_resnet
+from alveoflow.testing import lowered_resnet, write_build
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _build(tmp_path: Path):
     graph = lowered_resnet(depth=18, input_size=32, width=0.125, num_classes=10)
-    save_graph(graph, tmp_path / "build", stem="graph")
-    return graph, tmp_path / "build"
+    return graph, write_build(tmp_path / "build", graph)
 
 
 def test_cli_writes_headers_and_fc_weights(tmp_path, capsys):
@@ -36,6 +34,9 @@ def test_cli_writes_headers_and_fc_weights(tmp_path, capsys):
     assert "layer2.0.conv1" in table and "fc_weights.csv" in table
     total = sum(p.stat().st_size for p in out.iterdir())
     assert f"{len(names)} files, {total:,} bytes" in table
+    assert main(["export-weights", str(build), "--out", str(out)]) == 2  # never overwrites
+    assert "--force" in capsys.readouterr().err
+    assert main(["export-weights", str(build), "--out", str(out), "--force"]) == 0
 
 
 def test_example_script(tmp_path):

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from reference_design import apply_reference_folding
 
-from alveoflow.compiler.estimate.reference import apply_reference_folding
 from alveoflow.compiler.fifo import size_fifos
 from alveoflow.compiler.fifo.model import DataflowModel, first_output_elements, need_rows
 from alveoflow.compiler.folding import apply_plan, plan_folding

@@ -8,49 +8,22 @@ import numpy as np
 import pytest
 
 from alveoflow.cli import main
-from alveoflow.compiler.ir import save_graph
-from alveoflow.errors import ConfigError
 from alveoflow.compiler.semantics import run_graph
+from alveoflow.errors import ConfigError
 from alveoflow.runtime.backends.sim import SimBackend
-from alveoflow.testing import lowered_cnn, lowered_resnet
-
-
-def make_build(folder, graph, input_dtype, layout):
-    save_graph(graph, folder)
-    info = graph.inputs[0]
-    outputs = [
-        {
-            "name": t.name,
-            "shape": list(t.shape),
-            "dtype": "float32" if t.qtype.is_float else "uint32",
-            "kind": "logits" if t.qtype.is_float else "topk",
-        }
-        for t in graph.output_infos()
-    ]
-    manifest = {
-        "format": 1,
-        "input": {
-            "name": info.name,
-            "shape": list(info.shape),
-            "dtype": input_dtype,
-            "layout": layout,
-        },
-        "outputs": outputs,
-    }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
+from alveoflow.testing import lowered_cnn, lowered_resnet, write_build
 
 
 @pytest.fixture(scope="module")
 def pixel_build(tmp_path_factory):
     graph = lowered_resnet(18, input_size=32, width=0.125, num_classes=7)
-    return graph, make_build(tmp_path_factory.mktemp("rn"), graph, "uint8", "NHWC")
+    return graph, write_build(tmp_path_factory.mktemp("rn") / "b", graph)
 
 
 @pytest.fixture(scope="module")
 def float_build(tmp_path_factory):
     graph = lowered_cnn(16, channels=(8, 8), num_classes=6)
-    return graph, make_build(tmp_path_factory.mktemp("cnn"), graph, "float32", "NCHW")
+    return graph, write_build(tmp_path_factory.mktemp("cnn") / "b", graph)
 
 
 def test_run_command_round_trip(pixel_build, tmp_path, capsys):
@@ -139,7 +112,7 @@ def test_sim_backend_from_dir_and_graph(pixel_build):
 
 def test_sim_backend_rejects_bad_manifest(tmp_path):
     graph = lowered_cnn(16, channels=(8,))
-    folder = make_build(tmp_path, graph, "float32", "NCHW")
+    folder = write_build(tmp_path / "b", graph)
     data = json.loads((folder / "manifest.json").read_text())
     data["input"]["dtype"] = "float16"
     (folder / "manifest.json").write_text(json.dumps(data))

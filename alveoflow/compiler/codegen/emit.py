@@ -81,6 +81,7 @@ def summary(d: Design) -> dict[str, Any]:
 
     def end(e: dict[str, Any]) -> dict[str, Any]:
         keys = ("arg", "role", "tensor", "lanes", "frame_elems", "frame_bytes", "storage_bits")
+        keys += ("shape",)
         out = {k: e[k] for k in keys}
         out.update(qtype=e["qtype"].name)
         return out

@@ -110,7 +110,7 @@ def _reader_end(code: IPCode, s: Stream, names: dict[str, str]) -> str:
         + (f", {s.slices} pixels per word" if s.slices > 1 else ""),
         IN_W=s.src_width,
         OUT_W=s.dst_width,
-        FRAME_BITS=s.shape[-1] * s.qtype.bits * s.slices,
+        FRAME_BITS=s.shape[-1] * s.qtype.bits,  # one pixel's vector (per slice)
         SLICES=s.slices,
     )
     reps = s.frame_elems // (s.shape[-1] * s.slices)

@@ -44,6 +44,7 @@ def _dma(design: Design, end: DmaEnd) -> dict[str, Any]:
         "width": end.width,
         "frame_elems": end.frame_elems,
         "frame_bytes": end.frame_bytes,
+        "shape": list(end.shape),
         "storage_bits": end.storage_bits,
         "elem": ctype(end.qtype),
         "storage": storage_ctype(end.qtype),
@@ -107,10 +108,10 @@ def links(design: Design) -> list[Stream]:
 
 
 def taps(design: Design) -> list[dict[str, Any]]:
-    """Every stream leaving an IP towards another IP, decoded by the cppsim harness."""
+    """Every stream leaving an IP (to another IP or to the DMA), decoded by the harness."""
     out: list[dict[str, Any]] = []
     for k, s in enumerate(links(design)):
-        if s.src != DMA and s.dst != DMA:
+        if s.src != DMA:
             out.append(
                 {
                     "tensor": s.tensor,

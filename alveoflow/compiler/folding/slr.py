@@ -35,6 +35,7 @@ from alveoflow.compiler.physical import policy
 from alveoflow.hw.platforms import RESOURCE_KEYS, Platform
 
 Edge = tuple[str, str, int]  # (producer node, consumer node, stream bits)
+DMA_END = "@dma"  # the consumer of a card output no host op reads (placed with the I/O)
 Segment = tuple[int, int, int, int]  # (unit index, first piece, end piece, SLR)
 BISECT_STEPS = 18
 EPS = 1e-9
@@ -76,25 +77,33 @@ def floorplan(graph: Graph, est: GraphEstimate, platform: Platform) -> Placement
     SLR."""
     pieces = {u: [(n, _vector(c.as_dict())) for n, c in ps] for u, ps in est.per_node().items()}
     pinned = {"io": platform.io_slr}
-    return place(list(est.units), pieces, stream_edges(graph), platform, pinned=pinned)
+    io_node = pieces["io"][0][0] if pieces.get("io") else "io"
+    edges = [(a, io_node if b == DMA_END else b, bits) for a, b, bits in stream_edges(graph)]
+    return place(list(est.units), pieces, edges, platform, pinned=pinned)
 
 
 def stream_edges(graph: Graph) -> list[Edge]:
-    """Every stream between two nodes as (producer, consumer, bits); a stream to or from the
-    host side (width 0) is a DMA port, counted as 64 bits."""
+    """Every stream between two nodes as (producer, consumer, bits), at the width the
+    physical design gives it (``policy.stream_bits``); a host end is the I/O SLR's DMA."""
     edges: list[Edge] = []
     for node in graph.nodes:
         for t in node.inputs:
             prod = graph.producer(t)
-            if prod is not None:
-                edges.append((prod.name, node.name, _width(graph, prod, t) or 64))
+            if prod is None:
+                continue
+            consumer = node
+            if node.op.on_host:  # a card output read by the host: the stream into the DMA
+                edges.append((prod.name, node.name, _out_bits(graph, prod, t)))
+            else:
+                edges.append((prod.name, node.name, policy.stream_bits(graph, t, consumer)))
+    for t in graph.outputs:  # card outputs no host op reads (top-k): streams into the DMA
+        prod = graph.producer(t)
+        if prod is not None and not prod.op.on_host and not graph.consumers(t):
+            edges.append((prod.name, DMA_END, _out_bits(graph, prod, t)))
     return edges
 
 
-def _width(graph: Graph, prod: Node, tensor: str) -> int:
-    """Bits per word of ``tensor`` as its producer writes it (0 for host ends)."""
-    if prod.op.on_host:
-        return 0
+def _out_bits(graph: Graph, prod: Node, tensor: str) -> int:
     index = [t.name for t in prod.outputs].index(tensor)
     return policy.port_lanes(graph, prod)[1][index] * graph.tensor(tensor).qtype.bits
 

@@ -41,7 +41,7 @@ from alveoflow.compiler.physical.design import (
     ident,
 )
 from alveoflow.compiler.physical.partition import Partition, partition, split_by_slr
-from alveoflow.errors import UnsupportedOpError
+from alveoflow.errors import ConfigError, UnsupportedOpError
 
 DEFAULT_DEPTH = 32  # HLS streams inside an IP (the reference's internal FIFOs)
 LINK_DEPTH = 1024  # the reference's inter-IP axis_data_fifo depth
@@ -114,6 +114,7 @@ def build_design(
 ) -> Design:
     """The ``Design`` of a folded, lowered ``graph`` (see the module docstring)."""
     layout = layout or Layout()
+    _check_mac_styles(graph, layout)
     parts = split_by_slr(graph, partition(graph), layout.slr_of)
     ip_of = {n.name: p.name for p in parts for n in p.nodes}
     streams = _streams(graph, ip_of, dict(depths or {}))
@@ -143,6 +144,25 @@ def build_design(
             if isinstance(n.op, hw.MVAU | hw.VVAU)
         },
     )
+
+
+def _check_mac_styles(graph: Graph, layout: Layout) -> None:
+    """The plan's lane styles must be ``alveo::mul_style`` s that apply to their nodes."""
+    for name, style in layout.mac_styles.items():
+        node = next((n for n in graph.nodes if n.name == name), None)
+        if node is None or not isinstance(node.op, hw.MVAU | hw.VVAU):
+            continue
+        if style not in policy.MUL_STYLES:
+            raise ConfigError(
+                f"{name}: the plan's mac style {style!r} is not an alveo::mul_style (one of "
+                f"{list(policy.MUL_STYLES)}); fix mac_styles or re-run the folding planner"
+            )
+        if style == "masked_sum" and not policy.masked_sum_applies(node.op):
+            raise ConfigError(
+                f"{name}: the plan asks for masked_sum but its weights are "
+                f"{node.op.wdt.name} x {node.op.idt.name}, not bipolar x unsigned; the plan does "
+                "not belong to this graph, re-run the folding planner"
+            )
 
 
 def _kernel_name(graph: Graph) -> str:

@@ -8,6 +8,7 @@ module, so they cannot disagree:
 - ``acc_bits``: the accumulator width of ``mw`` products;
 - ``port_lanes``: elements per stream word on every input and output port of a node (and
   ``window_mmv``/``window_simd``: what a sliding window emits for the unit it feeds);
+- ``stream_bits``: the width of a stream as the design carries it (also what crosses SLRs);
 - ``unit_of``: a node's floorplanning unit (its residual block, its layer, or ``io``);
 - ``node_slr``: the SLR of a node under a plan;
 - ``fifo_memory``: what a FIFO of a given depth and width is built from.
@@ -156,6 +157,19 @@ def port_lanes(graph: Graph, node: Node) -> tuple[tuple[int, ...], tuple[int, ..
         return (lanes,), (lanes,)
     pe = int(getattr(op, "pe", 1))
     return (pe,) * n_in, (pe,) * n_out
+
+
+def stream_bits(graph: Graph, tensor: str, consumer: Node) -> int:
+    """Bits per word of ``tensor`` on its way into ``consumer``, as the physical design
+    carries it: the producer's output word, or, for the card input, the word the DMA feeds
+    the consumer with (``Stream.src_width``)."""
+    prod = graph.producer(tensor)
+    bits = graph.tensor(tensor).qtype.bits
+    if prod is None or prod.op.on_host:
+        index = list(consumer.inputs).index(tensor)
+        return port_lanes(graph, consumer)[0][index] * bits
+    index = [t.name for t in prod.outputs].index(tensor)
+    return port_lanes(graph, prod)[1][index] * bits
 
 
 def unit_of(node: Node) -> str:

@@ -10,6 +10,7 @@
 #include "alveo_fc_external.hpp"
 #include "alveo_label_select.hpp"
 #include "alveo_mac.hpp"
+#include "alveo_mmv.hpp"
 #include "alveo_mvau.hpp"
 #include "alveo_pool.hpp"
 #include "alveo_streams.hpp"

@@ -1,5 +1,8 @@
 """The reference design (Xilinx ResNet50-PYNQ, w1a2 v1.0 on the U250) as data, for calibration.
 
+Not part of the library: the published figures and the reference's folding are benchmark
+data. ``bench_folding.py`` and ``tests/test_estimate.py`` import this module.
+
 ``reference_folding(graph)`` gives the published PE/SIMD/MMV per layer
 (``/work/shared/reference/resnet50_u250.md`` section 2, "Folding per block") for a lowered
 ResNet-50 (``alveoflow.testing.graphs.lowered_resnet``); ``apply_reference_folding`` sets it.
@@ -24,11 +27,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from alveoflow.compiler.estimate.model import GraphEstimate, InfraItem, estimate_graph, unit_of
+from alveoflow.compiler.estimate.model import GraphEstimate, InfraItem, estimate_graph
 from alveoflow.compiler.estimate.ops import CTRL_FF, CTRL_LUT, dwc_cost, fifo_cost_uram
 from alveoflow.compiler.estimate.resources import Cost
 from alveoflow.compiler.folding.apply import refold
 from alveoflow.compiler.ir import Graph, hw
+from alveoflow.compiler.physical.policy import unit_of
 from alveoflow.hw.platforms import load_platform
 
 PUBLISHED = {
