@@ -152,13 +152,18 @@ def test_twin_computes_the_quantised_network_without_quantisation():
     with torch.no_grad():
         twin(pixels)  # realistic BatchNorm statistics
     twin.eval()
+    with torch.no_grad():  # a 32-bit bias on the product of two 16-bit scales saturates
+        twin.fc.bias.zero_()
     quant = build_model("resnet_small_28", bits="w16a16r16", first_last_bits=16)
     init_from_float(quant, twin)
+    for module in quant.modules():  # 8 statistics batches are plenty here (and fast)
+        if hasattr(module, "collect_stats_steps"):
+            module.collect_stats_steps = 8
     data = torch.utils.data.TensorDataset(pixels, torch.zeros(64))
-    finish_stats_collection(quant, data, 2, torch.device("cpu"))
+    finish_stats_collection(quant, data, 16, torch.device("cpu"))
     init_from_float(quant, twin)  # undo the BatchNorm updates of the statistics pass
     quant.eval()
     with torch.no_grad():
         expected, got = twin(pixels[:8]), quant(pixels[:8])
     got = got.value if hasattr(got, "value") else got
-    assert (got - expected).abs().max() < 0.02 * expected.abs().max()
+    assert (got - expected).abs().max() < 0.01 * expected.abs().max()
