@@ -41,23 +41,8 @@ def _run_sim(build: Path, x: np.ndarray, tmp: Path) -> np.ndarray:
     return np.load(tmp / "y.npy")
 
 
-# Nets using hw ops whose estimate/codegen hooks are not written yet: the CLI build stops
-# after lowering. Strict, so the marks must go when the hooks land.
-NEEDS_HOOKS = {"se": "ChannelMul", "unet": "ConcatStreams/Upsample", "resnet": "ScaleStream"}
-
-
 def _cases() -> list:
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True, reason=f"no estimate/codegen for {NEEDS_HOOKS[name]} yet"
-            ),
-        )
-        if name in NEEDS_HOOKS
-        else name
-        for name in sorted(zoo_nets.CASES)
-    ]
+    return sorted(zoo_nets.CASES)
 
 
 def _model_and_inputs(case: zoo_nets.Case) -> tuple[torch.nn.Module, np.ndarray, np.ndarray]:
@@ -100,20 +85,6 @@ def test_zoo_net_is_bit_exact_through_the_cli(name, tmp_path):
     _compile(case, onnx_path, build)
     logits = _check(case, _source(case, onnx_path), load_graph(build), x, brevitas)
     np.testing.assert_array_equal(_run_sim(build, x, tmp_path), logits)
-
-
-@pytest.mark.parametrize("name", sorted(NEEDS_HOOKS))
-def test_zoo_net_lowers_bit_exact(name, tmp_path):
-    """The nets the CLI cannot build yet: compile steps frontend .. legalize."""
-    from alveoflow.compiler.config import BuildConfig
-    from alveoflow.compiler.pipeline import compile_qonnx
-
-    case = zoo_nets.CASES[name]
-    model, x, brevitas = _model_and_inputs(case)
-    onnx_path = Path(zoo_nets.export(model, case, str(tmp_path / f"{name}.onnx")))
-    grid = InputQuant.parse(case.input_quant) if case.input_quant else None
-    result = compile_qonnx(onnx_path, BuildConfig(input_quant=grid))
-    _check(case, _source(case, onnx_path), result.graph, x, brevitas)
 
 
 @pytest.mark.parametrize(

@@ -240,6 +240,92 @@ def unit_label_select(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...])
     return Unit((1,), (1,), lambda i, o: [f"alveo::label_select<{cfg}>({i[0]}, {o[0]}, 1);"])
 
 
+def unit_concat(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
+    op: hw.ConcatStreams = node.op  # type: ignore[assignment]
+    cfg = ctx.config(
+        "cfg_" + _key(node),
+        f"{node.name}: concat {op.channels[0]} + {op.channels[1]} channels",
+        CA=op.channels[0],
+        CB=op.channels[1],
+        PE=op.pe,
+        adt=CType(ctype(op.idts[0])),
+        bdt=CType(ctype(op.idts[1])),
+        odt=CType(ctype(op.odt)),
+    )
+    reps = pixels(ins[0])
+    return Unit(
+        (op.pe, op.pe),
+        (op.pe,),
+        lambda i, o: [f"alveo::concat_streams<{cfg}>({i[0]}, {i[1]}, {o[0]}, {reps});"],
+    )
+
+
+def unit_upsample(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
+    op: hw.Upsample = node.op  # type: ignore[assignment]
+    _, ih, iw, ch = ins[0].shape
+    cfg = ctx.config(
+        "cfg_" + _key(node),
+        f"{node.name}: nearest upsample x{op.factor}",
+        H=ih,
+        W=iw,
+        CH=ch,
+        PE=op.pe,
+        FY=op.factor[0],
+        FX=op.factor[1],
+        dt=CType(ctype(op.dt)),
+    )
+    return Unit((op.pe,), (op.pe,), lambda i, o: [f"alveo::upsample<{cfg}>({i[0]}, {o[0]}, 1);"])
+
+
+def unit_channel_mul(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
+    op: hw.ChannelMul = node.op  # type: ignore[assignment]
+    cfg = ctx.config(
+        "cfg_" + _key(node),
+        f"{node.name}: per-channel gate {op.idt} x {op.gdt}",
+        CH=op.channels,
+        PE=op.pe,
+        PIXELS=pixels(ins[0]),
+        idt=CType(ctype(op.idt)),
+        gdt=CType(ctype(op.gdt)),
+        odt=CType(ctype(op.odt)),
+    )
+    return Unit(
+        (op.pe, op.pe),
+        (op.pe,),
+        lambda i, o: [f"alveo::channel_mul<{cfg}>({i[0]}, {i[1]}, {o[0]}, 1);"],
+    )
+
+
+def unit_scale(ctx: UnitContext, node: Node, ins: tuple[TensorInfo, ...]) -> Unit:
+    op: hw.ScaleStream = node.op  # type: ignore[assignment]
+    factors = np.asarray(node.weights["factors"]).astype(np.int64)
+    fbits = max(1, int(factors.max()).bit_length())
+    name = ctx.prefix + _key(node) + "_factors"
+    ctx.roms.append(
+        pack.rom_int(
+            name,
+            f"ap_uint<{fbits}>",
+            pack.interleave_rows(factors, op.pe),
+            f"{node.name}: factors[PE={op.pe}][CF={op.channels // op.pe}]",
+        )
+    )
+    cfg = ctx.config(
+        "cfg_" + _key(node),
+        f"{node.name}: per-channel gain {op.idt} -> {op.odt}",
+        CH=op.channels,
+        PE=op.pe,
+        idt=CType(ctype(op.idt)),
+        fdt=CType(f"ap_uint<{fbits}>"),
+        odt=CType(ctype(op.odt)),
+    )
+    reps = pixels(ins[0])
+    return Unit(
+        (op.pe,),
+        (op.pe,),
+        lambda i, o: [f"alveo::scale_stream<{cfg}>({i[0]}, {o[0]}, AF_GET({name}), {reps});"],
+    )
+
+
 HANDLERS: dict[type, Handler] = {
     hw.MVAU: unit_mvau,
     hw.VVAU: unit_vvau,
@@ -250,4 +336,8 @@ HANDLERS: dict[type, Handler] = {
     hw.AddStreams: unit_add,
     hw.DuplicateStreams: unit_duplicate,
     hw.LabelSelect: unit_label_select,
+    hw.ConcatStreams: unit_concat,
+    hw.Upsample: unit_upsample,
+    hw.ChannelMul: unit_channel_mul,
+    hw.ScaleStream: unit_scale,
 }

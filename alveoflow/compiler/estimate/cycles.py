@@ -15,6 +15,9 @@ published cycle counts in ``reference.py``):
 - Thresholding, AddStreams, DuplicateStreams: ``pixels * channels / pe``.
 - StreamingMaxPool, SumPool: ``in_pixels * channels / pe`` (every input is read once).
 - LabelSelect: one cycle per label. Flatten: free (no hardware). Host ops: not on the card.
+- ConcatStreams: ``out_pixels * (ca + cb) / pe``; Upsample: ``(in_pixels + out_pixels) *
+  channels / pe``; ChannelMul: ``(1 + pixels) * channels / pe``; ScaleStream:
+  ``pixels * channels / pe``.
 
 Stream widths (elements per word) are ``policy.port_lanes``; the physical design decides
 where width converters go.
@@ -74,6 +77,21 @@ def op_cycles(
         return pixels(in_shape) * op.channels // op.pe
     if isinstance(op, hw.LabelSelect):
         return op.labels
+    return _stream_op_cycles(op, in_shape, out_shape)
+
+
+def _stream_op_cycles(op: hw.Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
+    """The merge ops (``alveo_merge.hpp``), one word per cycle: a concat writes every output
+    word; an upsample reads each input row once and writes every output word (not
+    overlapped); a gate multiply reads the gate, then every pixel; a gain every pixel."""
+    if isinstance(op, hw.ConcatStreams):
+        return pixels(out_shape) * sum(op.channels) // op.pe
+    if isinstance(op, hw.Upsample):
+        return (pixels(in_shape) + pixels(out_shape)) * op.channels // op.pe
+    if isinstance(op, hw.ChannelMul):
+        return (1 + pixels(in_shape)) * op.channels // op.pe
+    if isinstance(op, hw.ScaleStream):
+        return pixels(in_shape) * op.channels // op.pe
     raise NotImplementedError(f"no cycle model for {op.kind}")
 
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from alveoflow.compiler.estimate.cycles import pixels
 from alveoflow.compiler.estimate.resources import (
     LUTRAM_FACTOR,
@@ -234,7 +236,40 @@ def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
     if isinstance(op, hw.LabelSelect):
         bits = op.idt.storage_bits() + 32
         return ctrl + Cost(lut=SYNTH * op.k * bits * 2, ff=op.k * bits)
+    return ctrl + merge_cost(node)
+
+
+def merge_cost(node: Node) -> Cost:
+    """The merge ops of ``alveo_merge.hpp``, beyond their control: a concat selects between
+    its inputs per output bit; an upsample keeps one input row (``W * CH / PE`` words); a gate
+    multiply has ``pe`` products (DSP when both operands are 8 bits or more) and holds one
+    image's gate; a gain has ``pe`` products by ROM constants."""
+    op = node.op
+    if isinstance(op, hw.ConcatStreams):
+        bits = op.pe * op.odt.storage_bits()
+        return Cost(lut=SYNTH * bits, ff=bits)
+    if isinstance(op, hw.Upsample):
+        bits = op.pe * op.dt.storage_bits()
+        w = node.outputs[0].shape[2] // op.factor[1]
+        return buffer_cost(w * op.channels // op.pe, bits) + Cost(ff=bits)
+    if isinstance(op, hw.ChannelMul):
+        products = _product_cost(op.idt, op.gdt) * op.pe
+        gate = buffer_cost(op.channels // op.pe, op.pe * op.gdt.storage_bits())
+        return products + gate + Cost(ff=op.pe * op.odt.storage_bits())
+    if isinstance(op, hw.ScaleStream):
+        factors = node.weights["factors"]
+        fbits = max(1, int(np.max(factors)).bit_length())
+        rom = Cost(lut=SYNTH * lut_rom(op.channels // op.pe, op.pe * fbits))
+        products = _product_cost(op.idt, QType.uint(fbits)) * op.pe
+        return products + rom + Cost(ff=op.pe * op.odt.storage_bits())
     raise NotImplementedError(f"no resource model for {op.kind}")
+
+
+def _product_cost(a: QType, b: QType) -> Cost:
+    """One multiplier of ``a`` x ``b`` values: a DSP from 8 x 8 bits on, else LUTs."""
+    if uses_dsp(a, b):
+        return Cost(lut=SYNTH * DSP_LANE_LUT, ff=2 * (a.storage_bits() + b.storage_bits()), dsp=1)
+    return lane_cost(a, b)
 
 
 def node_cost(

@@ -56,6 +56,8 @@ def need_rows(node: Node, in_info: TensorInfo, out_info: TensorInfo) -> np.ndarr
         pad_top = 0 if isinstance(op, hw.SumPool) else op.pads[0]
         r = np.arange(h_out)
         return np.minimum(h_in, r * op.stride[0] + op.kernel[0] - pad_top).astype(np.int64)
+    if isinstance(op, hw.Upsample):
+        return (np.arange(h_out) // op.factor[0] + 1).astype(np.int64)
     if h_out == h_in:
         return np.arange(1, h_out + 1, dtype=np.int64)
     return np.full(h_out, h_in, dtype=np.int64)

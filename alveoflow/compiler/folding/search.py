@@ -70,7 +70,17 @@ OVERRIDE_KEYS = ("pe", "simd", "mmv", "mem_style", "mac_style")
 STYLE_KEYS = ("mem_style", "mac_style")  # override fields that are not fields of the op
 PRICE_ROUNDS = 5
 SCAN_POINTS = 40
-PE_OPS = (hw.StreamingMaxPool, hw.SumPool, hw.Thresholding, hw.AddStreams, hw.DuplicateStreams)
+PE_OPS = (
+    hw.StreamingMaxPool,
+    hw.SumPool,
+    hw.Thresholding,
+    hw.AddStreams,
+    hw.DuplicateStreams,
+    hw.ConcatStreams,
+    hw.Upsample,
+    hw.ChannelMul,
+    hw.ScaleStream,
+)
 
 
 @dataclass
@@ -323,7 +333,8 @@ class _Search:
                 fold[node.name] = {"simd": simd}
             elif isinstance(op, PE_OPS):
                 prefer = widths.get(node.inputs[0], 1)
-                pe = _smallest(g, node, "pe", op.channels, ii, 1, prefer, fixed)
+                size = math.gcd(*op.channels) if isinstance(op.channels, tuple) else op.channels
+                pe = _smallest(g, node, "pe", size, ii, 1, prefer, fixed)
                 if pe is None:
                     return None
                 node = _refold(node, {"pe": pe})
