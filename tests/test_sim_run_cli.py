@@ -77,7 +77,7 @@ def test_run_command_float_input_json(float_build, tmp_path, capsys):
 def test_run_command_wrong_input_names_expected(pixel_build, tmp_path, capsys):
     _, build = pixel_build
     np.save(tmp_path / "f.npy", np.zeros((2, 32, 32, 3), np.float32))
-    np.save(tmp_path / "s.npy", np.zeros((2, 3, 32, 32), np.uint8))
+    np.save(tmp_path / "s.npy", np.zeros((2, 32, 3, 32), np.uint8))
     for name, expect in (("f.npy", "uint8"), ("s.npy", "(N, 32, 32, 3)")):
         code = main(
             [

@@ -200,15 +200,14 @@ class EmulatedKernel:
         make_backend: Callable[[Graph], Any],
         contract: KernelContract,
     ):
-        self.device, self.build, self.make_backend = device, build, make_backend
+        self.device, self.build = device, build
         card = build.manifest.card
         assert card is not None
         self.card = card
         self.contract = contract
         self.roles = {a.name: a.role for a in card.kernel_args}
         self._calls = itertools.count(1)
-        self._backend: Any = None
-        self._fc_state: tuple[int, int] | None = None
+        self.model = CardModel(build, make_backend)
 
     def call(self, *args: Any) -> None:
         self._execute("call", args)
@@ -226,11 +225,12 @@ class EmulatedKernel:
             batch=batch,
             args=[a if isinstance(a, int) else (a.buffer_id, a.memory.name) for a in args],
         )
-        backend = self._backend_for(table.get("fc_weights"))
+        fc = table.get("fc_weights")
+        state = None if fc is None else (fc.buffer_id, fc.version)
+        weights = None if fc is None else fc.device_array()
         x = table["input"].device_array()[:batch]
-        outputs = backend.run(np.array(x))
-        for stage in self.build.plan.outputs:
-            table[stage.kind].write_device(outputs[stage.card.name].astype(stage.card_dtype))
+        for role, codes in self.model.compute(x, weights, state).items():
+            table[role].write_device(codes)
         return call_id
 
     def _bind(self, args: tuple[Any, ...]) -> dict[str, Any]:
@@ -281,15 +281,33 @@ class EmulatedKernel:
         if batch > root.shape[0]:
             raise DeviceError(f"batch {batch} exceeds the {role} buffer ({root.shape[0]} frames)")
 
-    def _backend_for(self, fc: EmulatedBuffer | None) -> Any:
-        state = None if fc is None else (fc.buffer_id, fc.version)
-        if self._backend is None or state != self._fc_state:
+
+class CardModel:
+    """What an emulated card computes for one call: the build's card part, with the FC
+    weights the card holds (shared by the PYNQ and the XRT emulations)."""
+
+    def __init__(self, build: Build, make_backend: Callable[[Graph], Any]) -> None:
+        self.build, self.make_backend = build, make_backend
+        self._backend: Any = None
+        self._fc_state: Any = None
+
+    def compute(
+        self, frames: np.ndarray, fc_weights: np.ndarray | None, fc_state: Any
+    ) -> dict[str, np.ndarray]:
+        """Output role ("topk", "logits") -> codes (batch, ...) in the card's dtype.
+        ``fc_state`` identifies the FC weights' content (the backend is rebuilt when it
+        changes)."""
+        if self._backend is None or fc_state != self._fc_state:
             graph = self.build.plan.card_graph
-            if fc is not None:
-                graph = _with_fc_weights(graph, self.build.plan.fc_node or "", fc.device_array())
+            if fc_weights is not None:
+                graph = _with_fc_weights(graph, self.build.plan.fc_node or "", fc_weights)
             self._backend = self.make_backend(graph)
-            self._fc_state = state
-        return self._backend
+            self._fc_state = fc_state
+        outputs = self._backend.run(np.array(frames))
+        return {
+            stage.kind: outputs[stage.card.name].astype(stage.card_dtype)
+            for stage in self.build.plan.outputs
+        }
 
 
 def _with_fc_weights(graph: Graph, name: str, weights: np.ndarray) -> Graph:

@@ -1,18 +1,21 @@
-"""The card host driver, in the style of the ResNet50-PYNQ host code.
+"""The card host driver, in the style of the ResNet50-PYNQ host code, over PYNQ or XRT.
 
-Setup (once): ``ol = Overlay(xclbin)`` on the chosen card; ``acc = getattr(ol, kernel)``;
-the FC weights file (int8, (classes, features)) is copied into a buffer allocated in its
-bank (``allocate(shape, int8, target=ol.PLRAM0)``) and synced to the card; then ``buffers``
-sets (default 3: triple buffering) of input / top-k / logits buffers, each sized for
-``max_batch`` frames, are allocated in their banks.
+``CardHost`` is the host logic both card backends share; a subclass supplies the few card
+operations (open the kernel, allocate, write and sync, start, wait, read, free):
+``AlveoBackend`` (this module) over PYNQ's API (``pynq_api.CardApi``) and
+``xrt_host.XrtBackend`` over XRT's own Python bindings (``pyxrt``).
 
-``run(x)`` for N frames: N <= max_batch is one blocking ``acc.call(...)``; more frames are
-cut into chunks of ``max_batch`` and pipelined over the buffer sets with
-``acc.start(...)``/``handle.wait()``: chunk i+1 is copied and synced while chunk i runs, so
-the card never waits on the host. Every transfer syncs only the frames in use
-(``buf[:n].sync_to_device()``). The kernel is called with its arguments in the order of
-the manifest's ``card.kernel_args`` (written from the design, named as in ``kernel.xml``):
-each buffer argument gets the buffer of its role, the ``batch`` scalar the frame count.
+Setup (once): the bitstream is loaded on the chosen card and the compute unit opened; the FC
+weights file (int8, (classes, features)) is copied into a buffer in its bank and synced to
+the card; then ``buffers`` sets (default 3: triple buffering) of input / top-k / logits
+buffers, each sized for ``max_batch`` frames, are allocated in their banks.
+
+``run(x)`` for N frames: N <= max_batch is one blocking call; more frames are cut into
+chunks of ``max_batch`` and pipelined over the buffer sets (start / wait): chunk i+1 is
+copied and synced while chunk i runs, so the card never waits on the host. Every transfer
+syncs only the frames in use. The kernel is called with its arguments in the order of the
+manifest's ``card.kernel_args`` (written from the design, named as in ``kernel.xml``): each
+buffer argument gets the buffer of its role, the ``batch`` scalar the frame count.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from alveoflow.runtime.backends.alveo.pynq_api import CardApi, PynqApi, pick_dev
 from alveoflow.runtime.build import Build
 
 log = logging.getLogger(__name__)
+Roles = dict[str, tuple[tuple[int, ...], np.dtype, str]]
 
 
 @dataclass
@@ -38,18 +42,14 @@ class BufferSet:
 
     buffers: dict[str, Any]
 
-    def free(self) -> None:
-        for buf in self.buffers.values():
-            buf.freebuffer()
-        self.buffers.clear()
 
+class CardHost:
+    """The host logic of a card backend (see the module docstring); subclasses implement
+    the card operations below."""
 
-class AlveoBackend:
-    """The ``alveo`` backend (``emulated`` when ``api`` is an emulated card)."""
+    name = "card"
 
-    def __init__(
-        self, build: Build, api: CardApi | None = None, device_index: int = 0, buffers: int = 3
-    ) -> None:
+    def __init__(self, build: Build, buffers: int = 3) -> None:
         card = build.manifest.card
         if card is None:
             raise ConfigError(
@@ -59,37 +59,53 @@ class AlveoBackend:
             )
         if buffers < 1:
             raise ConfigError(f"buffers must be >= 1, got {buffers}")
-        self.api: CardApi = api if api is not None else PynqApi()
-        self.name = "emulated" if getattr(self.api, "emulated", False) else "alveo"
-        self.card = card
+        self.card: CardSpec = card
         self.max_batch: int | None = card.max_batch
         self._roles = _roles(build)
         self._args = _arg_order(card, self._roles)
         self._sets: list[BufferSet] = []
         self._fc: Any = None
-        xclbin = _xclbin(card, self.api)
-        device = pick_device(self.api, device_index, card.platform)
-        self.device_name = str(getattr(device, "name", device))
-        self.overlay = self.api.overlay(xclbin, device)
-        self.kernel = _attr(self.overlay, card.compute_unit, "compute unit")
+
+    def _setup(self, build: Build, buffers: int) -> None:
+        """Upload the FC weights and allocate the buffer sets (the card is open)."""
         try:
             self._fc = self._upload_fc(build)
             self._sets = [self._allocate_set() for _ in range(buffers)]
         except BaseException:
             self.close()
             raise
-        log.info(
-            "alveo backend on %s: %d buffer sets of %d frames",
-            self.device_name,
-            buffers,
-            card.max_batch,
-        )
+        log.info("%s backend: %d buffer sets of %d frames", self.name, buffers, self.card.max_batch)
+
+    # -- card operations (subclasses) -------------------------------------------------------
+    def _allocate(self, role: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        raise NotImplementedError
+
+    def _write(self, buf: Any, frames: np.ndarray) -> None:
+        """Copy ``frames`` to the start of ``buf`` and sync those bytes to the card."""
+        raise NotImplementedError
+
+    def _read(self, buf: Any, role: str, n: int) -> np.ndarray:
+        """Sync the first ``n`` frames of ``buf`` from the card; a copy of them."""
+        raise NotImplementedError
+
+    def _call(self, args: list[Any]) -> None:
+        """One blocking kernel call."""
+        raise NotImplementedError
+
+    def _start(self, args: list[Any]) -> Any:
+        """Start the kernel; returns what ``_wait`` takes."""
+        raise NotImplementedError
+
+    def _wait(self, handle: Any) -> None:
+        raise NotImplementedError
+
+    def _free(self, buf: Any) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Release the kernel/overlay (after every buffer is freed)."""
 
     # -- setup --------------------------------------------------------------------------------
-    def _allocate(self, role: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
-        bank = _attr(self.overlay, self.card.bank(role), "memory bank")
-        return self.api.allocate(shape, dtype, target=bank)
-
     def _upload_fc(self, build: Build) -> Any:
         if "fc_weights" not in self._roles:
             return None
@@ -97,8 +113,7 @@ class AlveoBackend:
         expected = tuple(node.weights["weights"].shape)
         weights = load_fc_weights(build.manifest, expected)
         buf = self._allocate("fc_weights", expected, np.dtype(np.int8))
-        buf[...] = weights
-        buf.sync_to_device()
+        self._write(buf, weights)
         return buf
 
     def _allocate_set(self) -> BufferSet:
@@ -112,7 +127,7 @@ class AlveoBackend:
     # -- running ------------------------------------------------------------------------------
     def run(self, x: np.ndarray) -> dict[str, np.ndarray]:
         if not self._sets:
-            raise DeviceError("this alveo backend was closed")
+            raise DeviceError(f"this {self.name} backend was closed")
         n = x.shape[0]
         step = self.card.max_batch
         chunks = [x[i : i + step] for i in range(0, n, step)]
@@ -120,30 +135,20 @@ class AlveoBackend:
             return self._run_blocking(chunks[0])
         return self._run_pipelined(chunks)
 
-    def _fill(self, bufs: BufferSet, chunk: np.ndarray) -> None:
-        view = bufs.buffers["input"][: chunk.shape[0]]
-        view[...] = chunk
-        view.sync_to_device()
-
     def _call_args(self, bufs: BufferSet, n: int) -> list[Any]:
         table = {**bufs.buffers, "fc_weights": self._fc, "batch": n}
         return [table[a] for a in self._args]
 
     def _collect(self, bufs: BufferSet, n: int) -> dict[str, np.ndarray]:
-        out = {}
-        for role, tensor in self._outputs():
-            view = bufs.buffers[role][:n]
-            view.sync_from_device()
-            out[tensor] = np.array(view, copy=True)
-        return out
+        return {tensor: self._read(bufs.buffers[role], role, n) for role, tensor in self._outputs()}
 
     def _outputs(self) -> list[tuple[str, str]]:
         return [(r, self._roles[r][2]) for r in ("topk", "logits") if r in self._roles]
 
     def _run_blocking(self, chunk: np.ndarray) -> dict[str, np.ndarray]:
         bufs, n = self._sets[0], chunk.shape[0]
-        self._fill(bufs, chunk)
-        self.kernel.call(*self._call_args(bufs, n))
+        self._write(bufs.buffers["input"], chunk)
+        self._call(self._call_args(bufs, n))
         return self._collect(bufs, n)
 
     def _run_pipelined(self, chunks: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -153,8 +158,8 @@ class AlveoBackend:
             if len(inflight) == len(self._sets):
                 parts.append(self._finish(inflight.popleft()))
             bufs = self._sets[i % len(self._sets)]
-            self._fill(bufs, chunk)
-            handle = self.kernel.start(*self._call_args(bufs, chunk.shape[0]))
+            self._write(bufs.buffers["input"], chunk)
+            handle = self._start(self._call_args(bufs, chunk.shape[0]))
             inflight.append((handle, bufs, chunk.shape[0]))
         while inflight:
             parts.append(self._finish(inflight.popleft()))
@@ -162,22 +167,71 @@ class AlveoBackend:
 
     def _finish(self, item: tuple[Any, BufferSet, int]) -> dict[str, np.ndarray]:
         handle, bufs, n = item
-        handle.wait()
+        self._wait(handle)
         return self._collect(bufs, n)
 
     def close(self) -> None:
-        for bufs in self._sets:
-            bufs.free()
-        self._sets = []
-        if self._fc is not None:
-            self._fc.freebuffer()
-            self._fc = None
-        free = getattr(getattr(self, "overlay", None), "free", None)
+        """Free every buffer, then the kernel/overlay. Idempotent."""
+        sets, self._sets = self._sets, []
+        for bufs in sets:
+            for buf in bufs.buffers.values():
+                self._free(buf)
+        fc, self._fc = self._fc, None
+        if fc is not None:
+            self._free(fc)
+        self._release()
+
+
+class AlveoBackend(CardHost):
+    """The ``alveo`` backend over PYNQ (``emulated`` when ``api`` is an emulated card)."""
+
+    def __init__(
+        self, build: Build, api: CardApi | None = None, device_index: int = 0, buffers: int = 3
+    ) -> None:
+        super().__init__(build, buffers)
+        self.api: CardApi = api if api is not None else PynqApi()
+        self.name = "emulated" if getattr(self.api, "emulated", False) else "alveo"
+        self.overlay: Any = None
+        xclbin = xclbin_path(self.card, self.api)
+        device = pick_device(self.api, device_index, self.card.platform)
+        self.device_name = str(getattr(device, "name", device))
+        self.overlay = self.api.overlay(xclbin, device)
+        self.kernel = _attr(self.overlay, self.card.compute_unit, "compute unit")
+        self._setup(build, buffers)
+
+    def _allocate(self, role: str, shape: tuple[int, ...], dtype: np.dtype) -> Any:
+        bank = _attr(self.overlay, self.card.bank(role), "memory bank")
+        return self.api.allocate(shape, dtype, target=bank)
+
+    def _write(self, buf: Any, frames: np.ndarray) -> None:
+        view = buf[: frames.shape[0]]
+        view[...] = frames
+        view.sync_to_device()
+
+    def _read(self, buf: Any, role: str, n: int) -> np.ndarray:
+        view = buf[:n]
+        view.sync_from_device()
+        return np.array(view, copy=True)
+
+    def _call(self, args: list[Any]) -> None:
+        self.kernel.call(*args)
+
+    def _start(self, args: list[Any]) -> Any:
+        return self.kernel.start(*args)
+
+    def _wait(self, handle: Any) -> None:
+        handle.wait()
+
+    def _free(self, buf: Any) -> None:
+        buf.freebuffer()
+
+    def _release(self) -> None:
+        free = getattr(self.overlay, "free", None)
         if free is not None:
             free()
 
 
-def _roles(build: Build) -> dict[str, tuple[tuple[int, ...], np.dtype, str]]:
+def _roles(build: Build) -> Roles:
     """Buffer role -> (per-frame shape, dtype, card tensor name) for this build."""
     plan, card = build.plan, build.manifest.card
     assert card is not None
@@ -204,8 +258,8 @@ def _arg_order(card: CardSpec, roles: dict[str, Any]) -> list[str]:
     return order
 
 
-def _xclbin(card: CardSpec, api: Any) -> Any:
-    """The linked bitstream; a build that was never linked has none (the emulated card
+def xclbin_path(card: CardSpec, api: Any) -> Any:
+    """The linked bitstream; a build that was never linked has none (an emulated card
     needs none: it runs the design's kernel description)."""
     if card.xclbin is not None:
         return card.xclbin

@@ -69,7 +69,7 @@ def probe_cards(api: Any = None) -> CardProbe:
     if api is None:
         if importlib.util.find_spec("pynq") is None:
             probe.looked_for.append(
-                "the Python package 'pynq' (not installed; `pip install alveoflow[card]`, "
+                "the Python package 'pynq' (not installed; `pip install alveoflow[alveo]`, "
                 "pynq 3.0.x, on a machine with XRT)"
             )
             return probe
