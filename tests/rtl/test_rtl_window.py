@@ -90,3 +90,35 @@ def test_sum_pool(shape, kernel, stride, idt, odt, pe):
     runs = check(unit, [x], [want])
     if global_pool:  # the input never waits for the sums to leave
         assert runs[0].cycles <= x.size // pe + 8
+
+
+# name: (image n,h,w,c, kernel, stride, pads, pad_values, dt, simd, mmv)
+MMV_CASES = {
+    "7x7_s2_stem_mmv4": ((1, 16, 16, 3), (7, 7), (2, 2), (3, 3, 3, 3), (9, 8, 7), U8, 3, 4),
+    "3x3_s1_pad1_mmv2_cf2": ((2, 5, 6, 4), (3, 3), (1, 1), (1, 1, 1, 1), (1, 2, 3, 0), U2, 2, 2),
+    "3x3_s1_mmv3_bank_wrap": ((1, 4, 9, 2), (3, 3), (1, 1), (1, 1, 1, 1), (0,), U4, 2, 3),
+    "1x1_s2_mmv2": ((1, 4, 8, 4), (1, 1), (2, 2), (0, 0, 0, 0), (0,), U4, 4, 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MMV_CASES))
+def test_sliding_window_mmv(name):
+    """MMV windows side by side per word (the format an MMV MVAU reads): equal to the
+    reference, and a group of MMV windows takes the cycles of one."""
+    shape, kernel, stride, pads, pad_values, dt, simd, mmv = MMV_CASES[name]
+    rng = np.random.default_rng(4)
+    x = codes(rng, dt, shape)
+    op = hw.SlidingWindow(
+        channels=shape[3],
+        kernel=kernel,
+        stride=stride,
+        pads=pads,
+        pad_values=pad_values,
+        dt=dt,
+        simd=simd,
+    )
+    (want,) = reference(op, [x], [dt])
+    runs = check(ops.sliding_window(op, shape, mmv=mmv), [x], [want])
+    words_in, words_out = x.size // simd, want.size // (simd * mmv)
+    row = shape[2] * shape[3] // simd
+    assert runs[0].cycles <= max(words_in, words_out) + kernel[0] * row + 16

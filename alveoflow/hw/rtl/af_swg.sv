@@ -34,14 +34,15 @@ module af_swg #(
     parameter int DEPTHWISE = 0,
     parameter logic [CH*B-1:0] PAD = '0,
     parameter int BUF_ROWS = KH + SH,
-    parameter MEM = "block"
+    parameter MEM = "block",
+    parameter int MMV = 1
 ) (
     input  logic                ap_clk,
     input  logic                ap_rst_n,
     input  logic [SIMD*B-1:0]   in0_tdata,
     input  logic                in0_tvalid,
     output logic                in0_tready,
-    output logic [SIMD*B-1:0]   out0_tdata,
+    output logic [MMV*SIMD*B-1:0] out0_tdata,
     output logic                out0_tvalid,
     input  logic                out0_tready
 );
@@ -58,19 +59,25 @@ module af_swg #(
     localparam int SLW = $clog2(BUF_ROWS + SH + 1) + 1;
     localparam int IMG_STEP = IH % BUF_ROWS;          // ring slot advance per image
     localparam int NW = CW + XW + 1;                  // word counts within a row, signed
+    localparam int G = MMV * SW;                      // banks (MMV > 1)
+    localparam int NQ = (IW + G - 1) / G;             // bank entries per row and channel group
+    localparam int BD = BUF_ROWS * NQ * CF;           // words per bank
+    localparam int BAW = BD > 1 ? $clog2(BD) : 1;
+    localparam int GW = $clog2(G + 1) + 1;
+    localparam int GRW = $clog2(OW / MMV + 1) + 1;    // output pixel groups in a row
 
     logic en;
 
-    // ---- line buffer -------------------------------------------------------------------------
+    // ---- line buffer ---------------------------------------------------------------------------
     logic [AW-1:0] waddr, raddr;
-    logic [WW-1:0] rdata;
+    logic [MMV*WW-1:0] rdata;                         // MMV = 1: the word; else lane m = pixel m
     wire push = in0_tvalid && in0_tready;
     generate
-        if (MEM == "distributed") begin : g_lut
+        if (MMV == 1 && MEM == "distributed") begin : g_lut
             (* ram_style = "distributed" *) logic [WW-1:0] mem [0:DEPTH-1];
             always_ff @(posedge ap_clk) if (push) mem[waddr] <= in0_tdata;
             always_ff @(posedge ap_clk) if (en) rdata <= mem[raddr];
-        end else begin : g_bram
+        end else if (MMV == 1) begin : g_bram
             (* ram_style = "block" *) logic [WW-1:0] mem [0:DEPTH-1];
             always_ff @(posedge ap_clk) if (push) mem[waddr] <= in0_tdata;
             always_ff @(posedge ap_clk) if (en) rdata <= mem[raddr];
@@ -88,7 +95,8 @@ module af_swg #(
     logic signed [RW-1:0] top_c;         // max(top, 0): oldest row still needed
     logic signed [XW-1:0] left;          // ow*SW - PL
     logic [$clog2(OH + 1)-1:0] oh;
-    logic [$clog2(OW + 1)-1:0] ow;
+    logic [$clog2(OW + 1)-1:0] ow;        // first output pixel of the group
+    logic [GRW-1:0] grp;                  // ow / MMV
     logic [$clog2(KH + 1)-1:0] ky;
     logic [$clog2(KW + 1)-1:0] kx;
     logic [$clog2(CF + 1)-1:0] cf;
@@ -100,7 +108,8 @@ module af_swg #(
     // the window's last needed input word has arrived?
     wire signed [RW-1:0] r_need = (top + RW'(KH - 1) < RW'(IH - 1)) ? top + RW'(KH - 1)
                                                                      : RW'(IH - 1);
-    wire signed [XW-1:0] c_need = (left + XW'(KW - 1) < XW'(IW - 1)) ? left + XW'(KW - 1)
+    localparam int REACH = (MMV - 1) * SW + KW - 1;  // the group's last column - left
+    wire signed [XW-1:0] c_need = (left + XW'(REACH) < XW'(IW - 1)) ? left + XW'(REACH)
                                                                       : XW'(IW - 1);
     wire signed [RW-1:0] need_off = r_need - top_c;
     wire signed [NW-1:0] cols_needed = (NW'(c_need) + NW'(1)) * NW'(CF);
@@ -120,8 +129,8 @@ module af_swg #(
     wire cf_end = cf == CF - 1;
     wire kx_end = kx == KW - 1;
     wire ky_end = ky == KH - 1;
-    wire pix_end = cf_end && kx_end && ky_end;   // last word of this output pixel
-    wire row_end = pix_end && ow == OW - 1;
+    wire pix_end = cf_end && kx_end && ky_end;   // last word of this output pixel (group)
+    wire row_end = pix_end && ow == OW - MMV;
     wire img_end = row_end && oh == OH - 1;
 
     // the next output row's oldest row, and how far the reader's ring position moves
@@ -147,7 +156,7 @@ module af_swg #(
 
     always_ff @(posedge ap_clk) begin
         if (!ap_rst_n) begin
-            oh <= '0; ow <= '0; ky <= '0; kx <= '0; cf <= '0;
+            oh <= '0; ow <= '0; grp <= '0; ky <= '0; kx <= '0; cf <= '0;
             top <= -RW'(PT);
             top_c <= '0;
             left <= -XW'(PL);
@@ -164,8 +173,9 @@ module af_swg #(
                 if (cf_end && kx_end) ky <= ky_end ? '0 : ky + 1'b1;
             end
             if (pix_end) begin
-                ow <= row_end ? '0 : ow + 1'b1;
-                left <= row_end ? -XW'(PL) : left + XW'(SW);
+                ow <= row_end ? '0 : ow + MMV;
+                grp <= row_end ? '0 : grp + 1'b1;
+                left <= row_end ? -XW'(PL) : left + XW'(MMV * SW);
             end
             if (row_end) begin
                 oh <= img_end ? '0 : oh + 1'b1;
@@ -180,28 +190,56 @@ module af_swg #(
     // ---- read address and padding of the word being taken ----------------------------------------
     wire signed [RW-1:0] r = top + RW'(ky);
     wire signed [XW-1:0] c = left + XW'(kx);
-    wire in_image = r >= 0 && r < RW'(IH) && c >= 0 && c < XW'(IW);
+    wire row_in = r >= 0 && r < RW'(IH);
+    logic [MMV-1:0] in_image;             // pixel m's column left + kx + m*SW is in the image
+    generate
+        for (genvar m = 0; m < MMV; m++) begin : g_in
+            wire signed [XW-1:0] cm = c + XW'(m * SW);
+            assign in_image[m] = row_in && cm >= 0 && cm < XW'(IW);
+        end
+    endgenerate
     wire [SLW-1:0] rel = SLW'(r - top_c);
     wire [SLW-1:0] slot_raw = top_slot + rel;
     wire [SLW-1:0] slot = slot_raw >= SLW'(BUF_ROWS) ? slot_raw - SLW'(BUF_ROWS) : slot_raw;
     assign raddr = AW'(slot * ROWW + AW'(c) * CF + cf);
 
-    logic s1_valid, s1_pad;
+    generate  // MMV > 1: the banked line buffer (module header above)
+        if (MMV > 1) begin : g_banks
+            af_swg_banks #(
+                .WW(WW), .G(G), .MMV(MMV), .SW(SW), .BD(BD), .NQ(NQ), .CF(CF),
+                .BUF_ROWS(BUF_ROWS), .ROWW(ROWW), .PL(PL), .RW(RW), .GW(GW), .GRW(GRW),
+                .SLW(SLW), .KXW($clog2(KW + 1)), .CFW($clog2(CF + 1)), .MEM(MEM)
+            ) u_banks (
+                .ap_clk(ap_clk), .ap_rst_n(ap_rst_n), .en(en), .push(push),
+                .wdata(in0_tdata), .slot(slot), .grp(grp), .kx(kx), .cf(cf), .rdata(rdata)
+            );
+        end
+    endgenerate
+
+    logic s1_valid;
+    logic [MMV-1:0] s1_pad;
     logic [WW-1:0] s1_padword;
+    logic [MMV*WW-1:0] words;
     always_ff @(posedge ap_clk) begin
         if (!ap_rst_n) s1_valid <= 1'b0;
         else if (en) s1_valid <= take;
     end
     always_ff @(posedge ap_clk) begin
         if (en) begin
-            s1_pad <= !in_image;
+            s1_pad <= ~in_image;
             s1_padword <= PAD[cf*WW +: WW];
         end
     end
 
-    af_skid #(.W(WW)) u_out (
+    generate
+        for (genvar m = 0; m < MMV; m++) begin : g_word
+            assign words[m*WW +: WW] = s1_pad[m] ? s1_padword : rdata[m*WW +: WW];
+        end
+    endgenerate
+
+    af_skid #(.W(MMV * WW)) u_out (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),
-        .in_tdata(s1_pad ? s1_padword : rdata), .in_tvalid(s1_valid), .in_tready(en),
+        .in_tdata(words), .in_tvalid(s1_valid), .in_tready(en),
         .out_tdata(out0_tdata), .out_tvalid(out0_tvalid), .out_tready(out0_tready)
     );
 endmodule

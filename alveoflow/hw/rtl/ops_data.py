@@ -40,14 +40,25 @@ def sliding_window(
     depthwise: bool = False,
     mem: str = "block",
     buf_rows: int | None = None,
+    mmv: int = 1,
+    simd: int | None = None,
 ) -> RtlUnit:
+    """``mmv`` > 1: that many output pixels side by side per word (an MVAU's MMV input);
+    ``simd``: channels per word when not the op's own (a depthwise reader's PE)."""
     check_choice("mem", mem, PMEMS)
     _, ih, iw, ch = in_shape
     (kh, kw), (sh, sw) = op.kernel, op.stride
     pt, pl, pb, pr = op.pads
     if pt >= kh or pb >= kh or pl >= kw or pr >= kw:
         raise UnsupportedOpError(f"padding {op.pads} must be smaller than the kernel {op.kernel}")
-    simd, cf = op.simd, ch // op.simd
+    ow = (iw + pl + pr - kw) // sw + 1
+    if mmv > 1 and (depthwise or ow % mmv):
+        raise UnsupportedOpError(
+            f"MMV={mmv} windows per word need the MVAU order and MMV dividing the output "
+            f"width {ow}"
+        )
+    simd = simd or op.simd
+    cf = ch // simd
     params: dict[str, ParamValue] = {
         "IH": ih,
         "IW": iw,
@@ -66,21 +77,23 @@ def sliding_window(
         "PAD": _pad_bits(op.pad_values, ch, op.dt),
         "BUF_ROWS": buf_rows or kh + sh,
         "MEM": mem,
+        "MMV": mmv,
     }
-    s_in, s_out = stream_in("in0", simd, op.dt.bits), stream_in("out0", simd, op.dt.bits)
+    s_in, s_out = stream_in("in0", simd, op.dt.bits), stream_in("out0", mmv * simd, op.dt.bits)
     inst = Instance.create("af_swg", params, [s_in], [s_out], label="swg")
 
     def to_words(inputs: Arrays) -> dict[str, np.ndarray]:
         return {"in0": words_of(inputs[0], op.dt, simd)}
 
     def from_words(words: Mapping[str, np.ndarray], shapes: Shapes) -> list[np.ndarray]:
-        v = values_of(words["out0"], op.dt, simd).reshape(-1, kh * kw, cf, simd)
+        v = values_of(words["out0"], op.dt, mmv * simd).reshape(-1, kh * kw * cf, mmv, simd)
+        v = v.transpose(0, 2, 1, 3).reshape(-1, kh * kw, cf, simd)  # pixel-major
         if depthwise:  # words came in (cf, k) order
             v = v.reshape(-1, cf, kh * kw, simd).transpose(0, 2, 1, 3)
         return [v.reshape(shapes[0])]
 
     def counts(shapes: Shapes) -> dict[str, int]:
-        return {"out0": math.prod(shapes[0]) // simd}
+        return {"out0": math.prod(shapes[0]) // (simd * mmv)}
 
     return RtlUnit(inst, to_words, from_words, counts)
 
