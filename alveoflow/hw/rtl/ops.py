@@ -15,9 +15,12 @@ Choices that the folding plan makes and the op does not hold: ``mac`` ("lut", "d
 (cf, ky, kx) order), ``mem`` (line buffers). Element kinds and widths come from the op's
 QTypes; the accumulator width from ``accumulator_bound``; thresholds are clamped to the
 accumulator range (``pack.clamp_thresholds``) and stored in the fewest signed bits.
-Also: ``dwc``, ``fifo``, ``dma_in``, ``dma_out`` instances (no op of their own).
+Also: ``dwc``, ``fifo``, ``dma_in``, ``dma_out``, and the glue the code generator puts
+around units (``lane_convert``, ``mmv_pack``, ``mmv_unpack``, ``dwc_sliced``): instances
+with no op of their own.
 Code: ``ops_mac`` (MVAU, VVAU, Thresholding), ``ops_data`` (windows, pools, plumbing, DMA
-ends), ``ops_common`` (``RtlUnit``, word helpers); this module re-exports them.
+ends), ``ops_merge`` (ConcatStreams, Upsample, ChannelMul, ScaleStream, glue), ``ops_common``
+(``RtlUnit``, word helpers); this module re-exports them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ from alveoflow.hw.rtl.ops_data import (
     sum_pool,
 )
 from alveoflow.hw.rtl.ops_mac import default_mac, mvau, thresholding, vvau
+from alveoflow.hw.rtl.ops_merge import (
+    channel_mul,
+    concat,
+    dwc_sliced,
+    lane_convert,
+    mmv_pack,
+    mmv_unpack,
+    scale_stream,
+    upsample,
+)
 
 __all__ = [
     "MACS",
@@ -50,19 +63,27 @@ __all__ = [
     "WMEMS",
     "RtlUnit",
     "add_streams",
+    "channel_mul",
+    "concat",
     "default_mac",
     "dma_in",
     "dma_out",
     "duplicate",
     "dwc",
+    "dwc_sliced",
     "fifo",
     "label_select",
+    "lane_convert",
     "max_pool",
+    "mmv_pack",
+    "mmv_unpack",
     "mvau",
+    "scale_stream",
     "sliding_window",
     "sum_pool",
     "thresholding",
     "unit",
+    "upsample",
     "vvau",
 ]
 
@@ -89,6 +110,20 @@ def unit(
         return duplicate(op)
     if isinstance(op, hw.LabelSelect):
         return label_select(op, **choices)
+    return _merge_unit(op, weights, in_shapes, **choices)
+
+
+def _merge_unit(
+    op: hw.Op, weights: Mapping[str, np.ndarray], in_shapes: Shapes, **choices: Any
+) -> RtlUnit:
+    if isinstance(op, hw.ConcatStreams):
+        return concat(op)
+    if isinstance(op, hw.Upsample):
+        return upsample(op, tuple(in_shapes[0]))
+    if isinstance(op, hw.ChannelMul):
+        return channel_mul(op, tuple(in_shapes[0]))
+    if isinstance(op, hw.ScaleStream):
+        return scale_stream(op, weights, **choices)
     raise UnsupportedOpError(f"no RTL module for {type(op).__name__}")
 
 

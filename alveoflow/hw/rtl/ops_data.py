@@ -54,8 +54,7 @@ def sliding_window(
     ow = (iw + pl + pr - kw) // sw + 1
     if mmv > 1 and (depthwise or ow % mmv):
         raise UnsupportedOpError(
-            f"MMV={mmv} windows per word need the MVAU order and MMV dividing the output "
-            f"width {ow}"
+            f"MMV={mmv} windows per word need the MVAU order and MMV dividing the output width {ow}"
         )
     simd = simd or op.simd
     cf = ch // simd
