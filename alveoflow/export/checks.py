@@ -88,13 +88,25 @@ def check_exportable(model: nn.Module) -> None:
         )
 
 
+LAYOUT_OPS = ("Transpose", "Reshape", "Identity")  # the exporter may put these on a weight
+
+
+def _weight_producer(wrapper, tensor: str):
+    """The node making weight ``tensor``, looking through layout ops (a QuantLinear's weight
+    reaches MatMul as Quant -> Transpose)."""
+    producer = wrapper.find_producer(tensor)
+    while producer is not None and producer.op_type in LAYOUT_OPS:
+        producer = wrapper.find_producer(producer.input[0])
+    return producer
+
+
 def check_graph(wrapper) -> None:
     """Every Conv/Gemm/MatMul must take its weight from a Quant/BipolarQuant node."""
     problems = []
     for node in wrapper.graph.node:
         if node.op_type not in WEIGHT_OPS or len(node.input) < 2:
             continue
-        producer = wrapper.find_producer(node.input[1])
+        producer = _weight_producer(wrapper, node.input[1])
         if producer is None or producer.op_type not in QUANT_OPS:
             problems.append(
                 f"{node.name} ({node.op_type}): weight {node.input[1]!r} is not quantized"
