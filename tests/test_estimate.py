@@ -114,34 +114,26 @@ def _mvau_at(node, pe, simd, mmv=1):
     return dataclasses.replace(node, op=dataclasses.replace(node.op, pe=pe, simd=simd, mmv=mmv))
 
 
-def test_masked_sum_lanes_from_first_principles():
+def test_masked_sum_lanes_priced_by_their_primitives():
     g = lowered_mlp((256, 128, 10))  # bipolar weights x 2-bit unsigned activations
     node = g.node("fc0")
-    assert node.op.wdt.bipolar and not node.op.idt.signed
-    a, p = node.op.idt.storage_bits(), node.op.idt.storage_bits() + 1
-    # per lane: an AND per activation bit plus a tree of a-bit operands, vs a conditional
-    # negation plus a tree of (a+1)-bit operands: 3a vs 3p LUT functions, same SYNTH
-    assert ops.masked_lane_cost(node.op.idt).lut / ops.lane_cost(
-        node.op.wdt, node.op.idt
-    ).lut == pytest.approx(3 * a / (3 * p))
+    op = node.op
+    assert op.wdt.bipolar and not op.idt.signed
+    # per PE row: a masked-sum row (AND, unsigned tree, 2m - s) instead of a negating row
+    assert ops.lane_primitive(op.wdt, op.idt) == ("negate_lane", {"a": 2})
     many_pe = _mvau_at(node, 32, 32)
     masked = mac_unit_cost(many_pe, "uram", 1, "masked_sum")
     plain = mac_unit_cost(many_pe, "uram", 1)
     assert masked.lut < plain.lut
-    # the shared column-sum tree is the whole difference beyond the lanes and the 2m-s adders
-    lanes = 32 * 32
-    extra = masked.lut - plain.lut
-    lane_saving = lanes * (
-        ops.lane_cost(node.op.wdt, node.op.idt).lut - ops.masked_lane_cost(node.op.idt).lut
-    )
-    assert extra == pytest.approx(-lane_saving + ops.masked_shared_cost(node.op.idt, 32, 32, 1).lut)
-    # with one PE nothing is shared: the column tree costs more than the lanes save
+    rows = 32  # PE rows x MMV copies
+    row_saving = ops.dot_cost(op.wdt, op.idt, 32).lut - ops.masked_dot_cost(op.idt, 32).lut
+    shared = ops.masked_shared_cost(op.idt, 32, 32, 1).lut
+    assert masked.lut - plain.lut == pytest.approx(-rows * row_saving + shared)
+    # with one PE nothing is shared: the column tree costs more than the row saves
     one_pe = _mvau_at(node, 1, 32)
     assert mac_unit_cost(one_pe, "uram", 1, "masked_sum").lut > mac_unit_cost(one_pe, "uram", 1).lut
     # MMV copies each need their own column sum
-    assert ops.masked_shared_cost(node.op.idt, 32, 32, 2).lut == pytest.approx(
-        2 * ops.masked_shared_cost(node.op.idt, 32, 32, 1).lut
-    )
+    assert ops.masked_shared_cost(op.idt, 32, 32, 2).lut == pytest.approx(2 * shared)
 
 
 def test_masked_sum_only_for_binary_weights_and_unsigned_inputs(reference):

@@ -179,7 +179,7 @@ def test_split_plan_is_within_limits_and_round_trips(split_build):
     assert apply_plan(graph, again).nodes == apply_plan(graph, plan).nodes
     for u in plan.split_units:
         assert plan.is_split(u) and plan.slr[u] == plan.unit_slrs[u][0]
-        nodes = [n.name for n in graph.nodes if n.name.startswith(u + ".")]
+        nodes = [n.name for n in graph.nodes if n.name == u or n.name.startswith(u + ".")]
         seen = [plan.node_slrs[n] for n in nodes]
         assert tuple(dict.fromkeys(seen)) == tuple(plan.unit_slrs[u])
     split_rows = [r for r in report["layers"] if r["unit_split"]]

@@ -1,35 +1,35 @@
 """Per-op resource models (LUT, FF, BRAM18, URAM, DSP) as functions of folding and memory style.
 
-All constants are in this file, each with its reason; ``reference.py`` checks the whole model
-against the published utilisation of the reference design (see ``docs/estimates.md``). The
-same functions price the reference folding and ours: any difference between the two comes
-from structure (folding, memory style, packing, FIFOs, width converters), not from constants.
+The costs of the primitives that dominate a design come from Yosys (``calibration``: the
+RTL library's sweeps in ``alveoflow/hw/rtl/calibration.json``); everything else is counted
+here from first principles, each constant with its reason. The same functions price the
+reference folding and ours, the folding search's candidates and the report: any difference
+between two designs comes from structure (folding, memory style, packing, FIFOs, width
+converters), not from constants. LUT figures are LUT functions as Yosys counts them
+(``hw.rtl.yosys``); Vivado's will differ by an amount nobody has measured here.
 
-MAC lanes. A lane multiplies one weight by one activation and feeds an adder tree. Built from
-LUTs (FINN-R cost model, Umuroglu/Blott et al.): with ``p = wbits + abits`` product bits, the
-product costs ``(2*ceil(p/6) - 1) * p`` LUTs (a bipolar weight is a conditional negation: ``p``)
-and the adder tree about ``2 * p`` per lane; ``SYNTH`` covers what synthesis adds. Wide
-operands (>= 8-bit weights times >= 8-bit activations, the stem and the FC) use DSP48E2
-slices, two lanes per DSP when two unsigned <= 8-bit pixels share one multiplier
-(``DSP_PACK``, the reference stem's trick: MMV pixels against one weight), with a fabric
-adder tree of ``DSP_LANE_LUT`` LUTs per lane.
+MAC lanes (``dot_cost``: one PE row's dot product of ``simd`` lanes for one pixel, measured):
+bipolar x bipolar is XNOR-popcount (``xnor_lane``); a bipolar weight times an ``a``-bit input
+is a conditional negation (``negate_lane``, the reference design's binary lane); wider
+weights are partial products in fabric (``int_lane``); operands of 8 bits or more use a
+DSP48E2 per lane plus a fabric adder tree (``dsp_lane``), two lanes per DSP when two unsigned
+<= 8-bit pixels share one multiplier (``DSP_PACK``, the reference stem's trick; the RTL
+library does not pack, so Yosys counts one DSP per lane there).
 
 Masked-sum lanes (``mac="masked_sum"``, a structural choice for bipolar weights times unsigned
 activations, never used for the reference design): ``sum_c w_c x_c = 2 * sum_{w_c=+1} x_c -
-sum_c x_c``. The same FINN-R formulas with the operands this datapath has: the product is an
-AND of the weight bit with the ``a``-bit activation (``a`` LUTs, no negation) and the adder
-tree adds ``a``-bit unsigned operands (``2 * a`` per lane) instead of signed ``a + 1``-bit
-ones. The column sum ``sum_c x_c`` does not depend on the weights: one adder tree of ``simd``
-``a``-bit operands per MMV copy (``2 * a`` per operand) serves all PE rows, and each PE and
-MMV copy adds one ``2 * m - s`` adder of the word sum's width. ``alveo_mvau.hpp``
-(``mul_style::masked_sum``) implements exactly this datapath.
+sum_c x_c``. Each PE row ANDs its weight bits with the inputs, adds them and forms ``2m - s``
+(``masked_sum_lane``, measured with that adder); the column sum ``sum_c x_c`` does not depend
+on the weights, so one tree per MMV copy (``column_sum``) serves all PE rows.
+``alveo_mvau.hpp`` (``mul_style::masked_sum``) and ``af_mvau`` implement exactly this.
 
-Per PE (and per MMV copy): an accumulator of ``acc_bits`` and one comparator per threshold
-(``CMP_LUT_PER_BIT`` LUT per bit: two bit pairs per LUT6_2 on the carry chain). Threshold
+Per PE (and per MMV copy): an accumulator of ``acc_bits`` (one LUT and one FF per bit on the
+carry chain) and one comparator per threshold (``threshold_comparator``, measured). Threshold
 values are constants: one row per PE in registers, more rows in a LUT ROM.
 
 Weights: per PE a memory of ``(mh/pe)*(mw/simd)`` words of ``simd*wbits`` bits (MMV copies
-share it), in the node's memory style (``resources.memory_cost``).
+share it), in the node's memory style (``resources.memory_cost``). Line buffers and FIFOs:
+logic from the ``swg_buffer_*`` and ``fifo_*`` fits, blocks from ``resources``' mapping.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ import math
 
 import numpy as np
 
+from alveoflow.compiler.estimate.calibration import calibration
 from alveoflow.compiler.estimate.cycles import pixels
 from alveoflow.compiler.estimate.resources import (
     LUTRAM_FACTOR,
@@ -51,19 +52,19 @@ from alveoflow.compiler.ir import Node, QType, hw
 from alveoflow.compiler.physical.policy import (
     LUT_MAC_STYLES,
     acc_bits,
+    fifo_memory,
     masked_sum_applies,
     packs_two,
     uses_dsp,
     value_bits,
 )
 
-# LUTs after synthesis per LUT function the model counts: the one constant fitted to the
-# reference's published LUT total (FINN-R's own value is 1.1; see docs/estimates.md).
-SYNTH = 0.927
-CMP_LUT_PER_BIT = 0.5
-DSP_LANE_LUT = 16  # fabric adder of a 16-bit product per DSP lane
 DSP_PACK = 2
 CTRL_LUT, CTRL_FF = 120, 160  # handshake, counters and loop control of one HLS module
+LANE_SIMD = 32  # the SIMD at which ``lane_cost`` quotes an average lane
+# FF are not taken from Yosys for lanes: the RTL's trees are combinational (0 FF at every
+# sweep point), while HLS pipelines products and trees (the reference's 904k FF). Priced as
+# HLS builds them, so an RTL build's FF come out lower than estimated.
 FF_PER_LANE_BIT = 2  # pipeline registers of the product and the adder tree per product bit
 
 
@@ -77,28 +78,55 @@ def dsp_pack(op: hw.MVAU | hw.VVAU, mmv: int) -> int:
     return DSP_PACK if packs_two(op.wdt, op.idt, mmv) else 1
 
 
-def lane_cost(wdt: QType, idt: QType) -> Cost:
-    """One LUT-based MAC lane: product plus its share of the adder tree."""
-    p = wbits(wdt) + idt.storage_bits()
-    mul = p if wdt.bipolar or wbits(wdt) == 1 else (2 * math.ceil(p / 6) - 1) * p
-    return Cost(lut=SYNTH * (mul + 2 * p), ff=FF_PER_LANE_BIT * p)
+def lane_primitive(wdt: QType, idt: QType) -> tuple[str, dict[str, int]]:
+    """The calibrated lane primitive of ``wdt`` x ``idt`` operands and its parameters."""
+    if uses_dsp(wdt, idt):
+        return "dsp_lane", {}
+    if wdt.bipolar and idt.bipolar:
+        return "xnor_lane", {}
+    if wdt.bipolar or wbits(wdt) == 1:
+        return "negate_lane", {"a": idt.storage_bits()}
+    return "int_lane", {"w": wbits(wdt), "a": idt.storage_bits()}
 
 
-def masked_lane_cost(idt: QType) -> Cost:
-    """One masked-sum lane: AND of the weight bit with ``a`` activation bits, plus its share
-    of an adder tree of ``a``-bit unsigned operands (FINN-R's ``2 * p`` with ``p = a``)."""
+def _dot(name: str, simd: int, params: dict[str, int], ff_per_lane: float) -> Cost:
+    cal = calibration()
+    return Cost(
+        lut=cal.dot(name, simd, "lut", **params),
+        ff=ff_per_lane * simd,
+        dsp=cal.dot(name, simd, "dsp", **params),
+    )
+
+
+def dot_cost(wdt: QType, idt: QType, simd: int) -> Cost:
+    """One PE row's dot product of ``simd`` lanes for one pixel (products and adder tree;
+    DSP lanes one DSP per lane, before packing)."""
+    name, params = lane_primitive(wdt, idt)
+    return _dot(name, simd, params, FF_PER_LANE_BIT * (wbits(wdt) + idt.storage_bits()))
+
+
+def lane_cost(wdt: QType, idt: QType, simd: int = LANE_SIMD) -> Cost:
+    """One MAC lane: a ``simd``-lane dot product's cost per lane."""
+    return dot_cost(wdt, idt, simd) * (1.0 / simd)
+
+
+def masked_dot_cost(idt: QType, simd: int) -> Cost:
+    """One PE row of masked-sum lanes: AND of each weight bit with the ``a``-bit input, an
+    adder tree of ``a``-bit unsigned operands and the ``2m - s`` adder."""
     a = idt.storage_bits()
-    return Cost(lut=SYNTH * (a + 2 * a), ff=FF_PER_LANE_BIT * a)
+    return _dot("masked_sum_lane", simd, {"a": a}, FF_PER_LANE_BIT * a)
+
+
+def masked_lane_cost(idt: QType, simd: int = LANE_SIMD) -> Cost:
+    """One masked-sum lane: a masked-sum row's cost per lane."""
+    return masked_dot_cost(idt, simd) * (1.0 / simd)
 
 
 def masked_shared_cost(idt: QType, pe: int, simd: int, mmv: int) -> Cost:
-    """What masked-sum lanes add per MVAU: per MMV copy one column-sum adder tree of ``simd``
-    ``a``-bit operands (no product), and per PE and MMV copy one ``2*m - s`` adder as wide as
-    a word's sum (``bit_length(simd * amax) + 2`` bits)."""
+    """What masked-sum lanes share per MVAU: per MMV copy one column-sum adder tree of
+    ``simd`` ``a``-bit operands, serving all ``pe`` rows."""
     a = idt.storage_bits()
-    tree = Cost(lut=SYNTH * 2 * a * simd, ff=FF_PER_LANE_BIT * a * simd) * mmv
-    word = int(simd * max(abs(idt.min), abs(idt.max))).bit_length() + 2
-    return tree + Cost(lut=SYNTH * word, ff=word) * (pe * mmv)
+    return _dot("column_sum", simd, {"a": a}, FF_PER_LANE_BIT * a) * mmv
 
 
 def threshold_cost(units: int, pe: int, rows: int, nth: int, bits: int) -> Cost:
@@ -106,12 +134,11 @@ def threshold_cost(units: int, pe: int, rows: int, nth: int, bits: int) -> Cost:
     of ``rows`` rows each (``nth`` thresholds of ``bits`` bits per row)."""
     if nth == 0:
         return Cost()
-    cmp = Cost(
-        lut=SYNTH * units * nth * bits * CMP_LUT_PER_BIT, ff=units * math.ceil(nth).bit_length()
-    )
+    lut = calibration().fitted("threshold_comparator", "lut", {"nt*bits": nth * bits, "nt": nth})
+    cmp = Cost(lut=units * lut, ff=units * math.ceil(nth).bit_length())
     if rows <= 1:
         return cmp + Cost(ff=pe * nth * bits)
-    return cmp + Cost(lut=SYNTH * pe * lut_rom(rows, nth * bits))
+    return cmp + Cost(lut=pe * lut_rom(rows, nth * bits))
 
 
 def weight_memory(op: hw.MVAU | hw.VVAU) -> tuple[int, int, int]:
@@ -149,15 +176,15 @@ def mac_core_cost(
     acc = acc_bits(mw, op.wdt, op.idt)
     if mac not in MAC_STYLES or (mac == "masked_sum" and not masked_sum_applies(op)):
         raise ValueError(f"mac style {mac!r} does not apply to {op.kind} {op.wdt}x{op.idt}")
-    if uses_dsp(op.wdt, op.idt):
-        pack_dsp = dsp_pack(op, mmv)
-        core = Cost(lut=SYNTH * lanes * DSP_LANE_LUT, ff=lanes * 2 * acc, dsp=lanes / pack_dsp)
-    elif mac == "masked_sum":
-        core = masked_lane_cost(op.idt) * lanes + masked_shared_cost(op.idt, pe, simd, mmv)
-    else:
-        core = lane_cost(op.wdt, op.idt) * lanes
     units = pe * mmv
-    accum = Cost(lut=SYNTH * units * acc, ff=units * acc)
+    if uses_dsp(op.wdt, op.idt):
+        dot = dot_cost(op.wdt, op.idt, simd)
+        core = Cost(lut=dot.lut * units, ff=lanes * 2 * acc, dsp=lanes / dsp_pack(op, mmv))
+    elif mac == "masked_sum":
+        core = masked_dot_cost(op.idt, simd) * units + masked_shared_cost(op.idt, pe, simd, mmv)
+    else:
+        core = dot_cost(op.wdt, op.idt, simd) * units
+    accum = Cost(lut=units * acc, ff=units * acc)
     ctrl = Cost(lut=CTRL_LUT, ff=CTRL_FF + op.odt.storage_bits() * units)
     return (
         core
@@ -188,25 +215,38 @@ def weight_cost(op: hw.MVAU | hw.VVAU, pe: int, simd: int, style: str, pack: int
 
 
 def window_cost(node: Node, in_shape: tuple[int, ...], mmv: int, style: str = "bram") -> Cost:
-    """SlidingWindow: (kh/sh + 1) row buffers of ``sh * W * C`` elements (FINN's generator)
-    in BRAM (``style="bram"``) or LUTRAM (``"lut"``), and an output multiplexer per output
-    bit. A 1x1 window only drops pixels."""
+    """SlidingWindow as ``af_swg`` builds it: a line buffer of ``kh + sh`` input rows
+    (``window_buffer``) in BRAM (``style="bram"``) or LUTRAM (``"lut"``); its logic (address
+    arithmetic, padding, output registers) from the ``swg_buffer_*`` fits, plus the fitted
+    cost per output bit for every MMV pixel beyond the first."""
     op = node.op
     assert isinstance(op, hw.SlidingWindow)
-    bits = op.dt.storage_bits()
-    width = op.simd * bits
-    out_bits = width * mmv
-    ctrl = Cost(lut=CTRL_LUT + 2 * out_bits, ff=CTRL_FF + 2 * out_bits)
-    if op.kernel == (1, 1):
-        return ctrl
-    w_in = in_shape[2] + op.pads[1] + op.pads[3]
-    blocks = op.kernel[0] // op.stride[0] + 1
-    depth = op.stride[0] * w_in * op.channels // op.simd
+    width = op.simd * op.dt.storage_bits()
+    banks, depth = window_buffer(op, in_shape, mmv)
+    name = "swg_buffer_lutram" if style == "lut" else "swg_buffer_block"
+    features = {
+        "buffer_kbit": banks * depth * width / 1024,
+        "word_bits": width,
+        "log2_depth": math.log2(max(depth, 1)),
+    }
+    cal = calibration()
+    per_bit = cal.primitive(name)["fit"]["lut"]["coef"]["word_bits"]
+    logic = Cost(
+        lut=cal.fitted(name, "lut", features) + per_bit * width * (mmv - 1),
+        ff=cal.fitted(name, "ff", features) + width * (mmv - 1),
+    )
     if style == "lut":
-        buf = Cost(lut=LUTRAM_FACTOR * width * math.ceil(depth / 64), ff=width)
-    else:
-        buf = Cost(bram18=bram18_blocks(depth, width), ff=width)
-    return ctrl + buf * blocks
+        return logic
+    return logic + Cost(bram18=banks * bram18_blocks(depth, width))
+
+
+def window_buffer(op: hw.SlidingWindow, in_shape: tuple[int, ...], mmv: int) -> tuple[int, int]:
+    """(banks, words per bank) of ``af_swg``'s line buffer: ``kh + sh`` rows of ``W * C /
+    simd`` words, split over ``mmv * sw`` banks when a word carries ``mmv`` pixels."""
+    rows = op.kernel[0] + op.stride[0]
+    cf = op.channels // op.simd
+    banks = mmv * op.stride[1] if mmv > 1 else 1
+    return banks, rows * math.ceil(in_shape[2] / banks) * cf
 
 
 def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
@@ -219,7 +259,7 @@ def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
         return ctrl + threshold_cost(op.pe, op.pe, op.channels // op.pe, int(thr.shape[1]), bits)
     if isinstance(op, hw.AddStreams):
         bits = max(op.idt_a.storage_bits(), op.idt_b.storage_bits()) + 1
-        return ctrl + Cost(lut=SYNTH * op.pe * bits * 2, ff=op.pe * bits * 3)
+        return ctrl + Cost(lut=op.pe * bits * 2, ff=op.pe * bits * 3)
     if isinstance(op, hw.DuplicateStreams):
         bits = op.pe * op.dt.storage_bits()
         return ctrl + Cost(lut=bits * 0.25 * op.copies, ff=bits * op.copies)
@@ -227,15 +267,15 @@ def elementwise_cost(node: Node, in_shape: tuple[int, ...]) -> Cost:
         bits = op.dt.storage_bits()
         w_out = node.outputs[0].shape[2]
         buf = buffer_cost(w_out * op.channels // op.pe, op.pe * bits)
-        return ctrl + buf + Cost(lut=SYNTH * op.pe * bits * 2, ff=op.pe * bits * 2)
+        return ctrl + buf + Cost(lut=op.pe * bits * 2, ff=op.pe * bits * 2)
     if isinstance(op, hw.SumPool):
         acc = op.odt.storage_bits()
         w_out = node.outputs[0].shape[2]
         buf = buffer_cost(w_out * op.channels // op.pe, op.pe * acc)
-        return ctrl + buf + Cost(lut=SYNTH * op.pe * acc, ff=op.pe * acc * 2)
+        return ctrl + buf + Cost(lut=op.pe * acc, ff=op.pe * acc * 2)
     if isinstance(op, hw.LabelSelect):
         bits = op.idt.storage_bits() + 32
-        return ctrl + Cost(lut=SYNTH * op.k * bits * 2, ff=op.k * bits)
+        return ctrl + Cost(lut=op.k * bits * 2, ff=op.k * bits)
     return ctrl + merge_cost(node)
 
 
@@ -247,7 +287,7 @@ def merge_cost(node: Node) -> Cost:
     op = node.op
     if isinstance(op, hw.ConcatStreams):
         bits = op.pe * op.odt.storage_bits()
-        return Cost(lut=SYNTH * bits, ff=bits)
+        return Cost(lut=bits, ff=bits)
     if isinstance(op, hw.Upsample):
         bits = op.pe * op.dt.storage_bits()
         w = node.outputs[0].shape[2] // op.factor[1]
@@ -259,7 +299,7 @@ def merge_cost(node: Node) -> Cost:
     if isinstance(op, hw.ScaleStream):
         factors = node.weights["factors"]
         fbits = max(1, int(np.max(factors)).bit_length())
-        rom = Cost(lut=SYNTH * lut_rom(op.channels // op.pe, op.pe * fbits))
+        rom = Cost(lut=lut_rom(op.channels // op.pe, op.pe * fbits))
         products = _product_cost(op.idt, QType.uint(fbits)) * op.pe
         return products + rom + Cost(ff=op.pe * op.odt.storage_bits())
     raise NotImplementedError(f"no resource model for {op.kind}")
@@ -268,8 +308,9 @@ def merge_cost(node: Node) -> Cost:
 def _product_cost(a: QType, b: QType) -> Cost:
     """One multiplier of ``a`` x ``b`` values: a DSP from 8 x 8 bits on, else LUTs."""
     if uses_dsp(a, b):
-        return Cost(lut=SYNTH * DSP_LANE_LUT, ff=2 * (a.storage_bits() + b.storage_bits()), dsp=1)
-    return lane_cost(a, b)
+        dot = dot_cost(a, b, 1)
+        return Cost(lut=dot.lut, ff=2 * (a.storage_bits() + b.storage_bits()), dsp=1)
+    return dot_cost(a, b, 1)
 
 
 def node_cost(
@@ -287,14 +328,19 @@ def node_cost(
 
 
 def fifo_cost(depth: int, width: int) -> Cost:
-    """A stream FIFO: registers when <= 2 deep, SRL/LUTRAM up to 64, else BRAM."""
-    if depth <= 0:
+    """A stream FIFO as ``af_fifo`` builds it in the memory ``policy.fifo_memory`` picks:
+    SRL chains (the ``fifo_srl`` fit; registers for <= 2 words are priced the same), or a
+    BRAM/URAM ring whose logic is the ``fifo_bram`` fit."""
+    if depth <= 0 or width <= 0:
         return Cost()
-    if depth <= 2:
-        return Cost(lut=20, ff=depth * width + 10)
-    if depth <= 64:
-        return Cost(lut=30 + width * math.ceil(depth / 32), ff=width + 20)
-    return Cost(lut=60, ff=width + 40) + buffer_cost(depth, width)
+    cal = calibration()
+    memory = fifo_memory(depth, width)
+    if memory in ("registers", "lutram"):
+        srl = {"w*srl32": float(width * math.ceil((depth - 1) / 32)), "w": float(width)}
+        return Cost(lut=cal.fitted("fifo_srl", "lut", srl), ff=cal.fitted("fifo_srl", "ff", srl))
+    ring = {"w": float(width), "log2_depth": math.log2(depth)}
+    logic = Cost(lut=cal.fitted("fifo_bram", "lut", ring), ff=cal.fitted("fifo_bram", "ff", ring))
+    return logic + memory_cost("uram" if memory == "uram" else "bram", depth, width)
 
 
 def fifo_cost_uram(depth: int, width: int) -> Cost:
@@ -307,7 +353,7 @@ def dwc_cost(in_bits: int, out_bits: int) -> Cost:
     if in_bits == out_bits:
         return Cost()
     wide = max(in_bits, out_bits)
-    return Cost(lut=SYNTH * (wide + 30), ff=in_bits + out_bits + 20)
+    return Cost(lut=wide + 30, ff=in_bits + out_bits + 20)
 
 
 def dma_cost(ports: int) -> Cost:
