@@ -16,7 +16,8 @@
 - ``physical_design``: the one ``Design`` (IPs, streams, converters, FIFOs, DMA ends, kernel
   arguments);
 - ``estimate``: the report (``report.json``) pricing that design;
-- ``emit``: the generated sources and scripts (HLS), rendered from the design;
+- ``emit``: the generated sources and scripts (HLS, and the RTL under ``rtl/``), rendered
+  from the design;
 - ``write``: the build directory (``buildfmt``), manifest last.
 
 ``build`` runs them and returns a ``BuildResult`` with every intermediate. After each graph
@@ -176,16 +177,20 @@ def estimate(design: Any, plan: Any, fifo: Any, config: BuildConfig) -> dict[str
 
 
 def emit(design: Any, config: BuildConfig) -> dict[str, str | bytes]:
-    """The design's files (HLS sources, scripts, FC weights); with ``config.csim_variant``
-    also the sources of the same network refolded for fast C simulation."""
+    """The design's files (HLS sources, scripts, FC weights, and the RTL under ``rtl/``, so
+    every build runs on ``rtlsim``); with ``config.csim_variant`` also the sources of the
+    same network refolded for fast C simulation."""
     from alveoflow.compiler.codegen import emit as render
     from alveoflow.compiler.codegen.csim import csim_folding
+    from alveoflow.compiler.codegen.rtl import emit_rtl
     from alveoflow.compiler.physical import Layout, build_design
 
     csim = None
     if config.csim_variant:
         csim = build_design(csim_folding(design.graph), Layout.from_design(design))
-    return render(design, csim)
+    files = render(design, csim)
+    files.update(emit_rtl(design))
+    return files
 
 
 def write(result: BuildResult, out_dir: str | os.PathLike[str], source: Source) -> Path:

@@ -142,3 +142,14 @@ class _Starved:
         words = self._unit.to_words([inputs[0], inputs[0]])
         words["in1"] = self._unit.to_words([self._b, self._b])["in1"]
         return words
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+def test_shallow_fifo_moves_a_word_every_cycle(depth):
+    """Depth 2 is a register slice and depth 3 a one-deep queue: at full speed both pass
+    one word per cycle (a design's internal streams are often this shallow)."""
+    data = np.arange(200, dtype=np.uint32).reshape(-1, 1)
+    run = build(ops.fifo(8, depth, "srl")).run({"in0": data}, {"out0": 200})
+    np.testing.assert_array_equal(run.outputs["out0"], data)
+    assert run.cycles <= 200 + 4
+    assert run.stats["probes"]["count"] <= depth

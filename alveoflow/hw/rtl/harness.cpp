@@ -8,9 +8,12 @@
 // is complete (then --drain cycles more with tready high catch surplus words), or when no word
 // has moved for --idle cycles (a deadlock: stats.json says which valid/ready were up), or at
 // --max-cycles. Registers start from random values (--x-initial unique, seeded by --seed).
+// With --cycles 1, FILE.cyc gets the cycle (uint64) of every word moved on each output.
+// stats.json has every probe's peak ("probes") and its value when the run ended ("probes_end").
 //
 // usage: Vaf_tb --in NAME=FILE ... --out NAME=FILE:COUNT ... [--seed N] [--p-in P]
 //               [--p-out P] [--max-cycles N] [--idle N] [--drain N] [--stats FILE]
+//               [--cycles 0|1]
 #include <verilated.h>
 
 #include <cstdint>
@@ -57,6 +60,7 @@ struct Port {
     bool valid = false;           // (inputs) tvalid raised and held
     int64_t first = -1, last = -1;
     std::string file;
+    std::vector<uint64_t> cycles;  // (outputs, with --cycles 1) cycle of every word moved
 };
 
 struct Options {
@@ -65,6 +69,7 @@ struct Options {
     double p_in = 1.0, p_out = 1.0;
     uint64_t max_cycles = 100000000, idle = 100000, drain = 64;
     std::string stats = "stats.json";
+    bool cycles = false;
 };
 
 [[noreturn]] void die(const std::string& msg) {
@@ -89,6 +94,7 @@ Options parse(int argc, char** argv) {
         else if (a == "--idle") o.idle = std::stoull(v);
         else if (a == "--drain") o.drain = std::stoull(v);
         else if (a == "--stats") o.stats = v;
+        else if (a == "--cycles") o.cycles = v == "1";
         else die("unknown option " + a);
     }
     return o;
@@ -107,10 +113,16 @@ void load(Port& p, const std::string& path) {
     p.total = size / (4 * p.nw);
 }
 
-void save(const Port& p) {
+void save(const Port& p, bool cycles) {
     FILE* f = std::fopen(p.file.c_str(), "wb");
     if (!f) die("cannot write " + p.file);
     std::fwrite(p.data.data(), 4, p.done * p.nw, f);
+    std::fclose(f);
+    if (!cycles) return;
+    const std::string name = p.file + ".cyc";
+    f = std::fopen(name.c_str(), "wb");
+    if (!f) die("cannot write " + name);
+    std::fwrite(p.cycles.data(), 8, p.cycles.size(), f);
     std::fclose(f);
 }
 
@@ -151,6 +163,7 @@ int main(int argc, char** argv) {
         p.file = v.substr(0, colon);
         p.total = std::stoull(v.substr(colon + 1));
         p.data.resize((p.total + 1) * p.nw);
+        if (opt.cycles) p.cycles.reserve(p.total);
     }
 
     // reset: four cycles with every valid and ready low
@@ -210,6 +223,7 @@ int main(int argc, char** argv) {
                 if (p.first < 0) p.first = cycle;                                          \
                 p.last = cycle;                                                            \
                 p.done++;                                                                  \
+                if (opt.cycles) p.cycles.push_back(cycle);                                 \
             } else {                                                                       \
                 surplus++;                                                                 \
             }                                                                              \
@@ -243,7 +257,7 @@ int main(int argc, char** argv) {
     }
     (void)scratch;
 
-    for (const Port& p : outs) save(p);
+    for (const Port& p : outs) save(p, opt.cycles);
     FILE* f = std::fopen(opt.stats.c_str(), "w");
     if (!f) die("cannot write " + opt.stats);
     std::fprintf(f, "{\n  \"cycles\": %llu,\n  \"complete\": %s,\n  \"deadlock\": %s,\n",
@@ -257,6 +271,11 @@ int main(int argc, char** argv) {
     std::size_t np = 0;
     for (const auto& kv : probes)
         std::fprintf(f, "%s\"%s\": %llu", np++ ? ", " : "", kv.first.c_str(), (unsigned long long)kv.second);
+    std::fprintf(f, "},\n  \"probes_end\": {");
+    np = 0;
+#define AF_PROBE_END(n, b)                                                                 \
+    std::fprintf(f, "%s\"%s\": %llu", np++ ? ", " : "", #n, (unsigned long long)value(top->probe_##n));
+    AF_PROBES(AF_PROBE_END)
     std::fprintf(f, "},\n  \"stuck\": {");
     // the handshake signals as the run ended (a deadlock names the stream that waits)
     std::size_t ns = 0;

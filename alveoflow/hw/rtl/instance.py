@@ -179,9 +179,15 @@ def _port_decls(inst: Instance) -> list[str]:
     return lines
 
 
-def _connections(inst: Instance, nets: Mapping[str, str] | None = None) -> list[str]:
-    """Port connections of the module; stream ``name`` is wired to nets ``<nets[name]>_t*``."""
+def _connections(
+    inst: Instance,
+    nets: Mapping[str, str] | None = None,
+    probe_nets: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Port connections of the module; stream ``name`` is wired to nets ``<nets[name]>_t*``,
+    probe ``p`` to ``probe_nets[p]`` (``probe_<p>`` when absent)."""
     nets = nets or {}
+    probe_nets = probe_nets or {}
     groups: dict[str, list[Stream]] = {}
     for s in inst.inputs + inst.outputs:
         groups.setdefault(s.prefix, []).append(s)
@@ -195,7 +201,7 @@ def _connections(inst: Instance, nets: Mapping[str, str] | None = None) -> list[
         if any(s.last for s in streams):
             (s,) = streams
             conns.append(f".{prefix}_tlast({nets.get(s.name, s.name)}_tdata[{s.width}])")
-    conns += [f".{name}(probe_{name})" for name, _ in inst.probes]
+    conns += [f".{name}({probe_nets.get(name, 'probe_' + name)})" for name, _ in inst.probes]
     conns += [f".{port}({expr})" for port, expr in inst.ties]
     conns += [f".{name}({name})" for name, _, _ in inst.pins]
     return conns
@@ -207,13 +213,20 @@ def _part(s: Stream, sig: str, net: str) -> str:
     return f"{net}_{sig}"
 
 
-def instantiate(inst: Instance, name: str, nets: Mapping[str, str] | None = None) -> str:
+def instantiate(
+    inst: Instance,
+    name: str,
+    nets: Mapping[str, str] | None = None,
+    probe_nets: Mapping[str, str] | None = None,
+) -> str:
     """``module #(params) name (...);`` for a parent module: clock and reset by their names,
     stream ``s`` on the parent's ``<nets[s]>_tdata/_tvalid/_tready`` (``s`` when absent;
-    a tlast stream carries tlast as its top data bit), probes on ``probe_<port>``."""
+    a tlast stream carries tlast as its top data bit), probe ``p`` on ``probe_nets[p]``
+    (``probe_<p>`` when absent)."""
     params = ",\n        ".join(f".{k}({literal(v)})" for k, v in inst.params)
-    conns = ",\n        ".join(_connections(inst, nets))
-    return f"    {inst.module} #(\n        {params}\n    ) {name} (\n        {conns}\n    );\n"
+    conns = ",\n        ".join(_connections(inst, nets, probe_nets))
+    given = f" #(\n        {params}\n    )" if inst.params else ""
+    return f"    {inst.module}{given} {name} (\n        {conns}\n    );\n"
 
 
 def wrapper_sv(inst: Instance, top: str = TOP) -> str:

@@ -10,8 +10,13 @@ found in the cache); a failed build raises ``ToolchainError`` with the log.
 
 ``Model.run(inputs, counts, ...)`` plays the input words (``{stream: uint32 array (n, nw)}``,
 see ``words``) with random valid/ready back-pressure and returns a ``Run``: the output words
-per stream and ``stats`` (cycles, first/last handshake cycle per stream, probe peaks, and on a
-deadlock the valid/ready state of every stream).
+per stream and ``stats`` (cycles, first/last handshake cycle per stream, probe peaks and
+values at the end, and on a deadlock the valid/ready state of every stream); with
+``cycles=True`` also the cycle of every output word (``Run.word_cycles``).
+
+Large generated designs: ``build(..., library=files)`` compiles another copy of the library
+(a build directory's ``rtl/lib``) and ``jobs`` > 1 splits the generated C++ into files
+compiled ``jobs`` at a time.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ FLAGS = (
 )
 CFLAGS = "-O1 -std=c++17"
 MAKEFLAGS = "OPT_FAST=-O1 OPT_SLOW=-O1 OPT_GLOBAL=-O1"
+SPLIT = ("--output-split", "20000", "--output-split-cfuncs", "2000")  # jobs > 1
 
 
 def ports_header(inst: Instance) -> str:
@@ -77,10 +83,21 @@ def ports_header(inst: Instance) -> str:
     )
 
 
-def build_key(inst: Instance, verilator: str) -> str:
+def _digest(paths: list[Path]) -> str:
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def build_key(
+    inst: Instance, verilator: str, library: list[Path] | None = None, split: bool = False
+) -> str:
     h = hashlib.sha256()
     for part in (
-        library_digest(),
+        library_digest() if library is None else _digest(library),
+        repr(SPLIT) if split else "",
         wrapper_sv(inst),
         ports_header(inst),
         HARNESS.read_text(),
@@ -97,6 +114,7 @@ def build_key(inst: Instance, verilator: str) -> str:
 class Run:
     outputs: dict[str, np.ndarray]  # stream -> uint32 words (n, nw)
     stats: dict[str, Any]
+    word_cycles: dict[str, np.ndarray] | None = None  # stream -> cycle of each word (uint64)
 
     @property
     def cycles(self) -> int:
@@ -121,9 +139,11 @@ class Model:
         idle: int = 100_000,
         files: Mapping[str, str] | None = None,
         workdir: str | os.PathLike[str] | None = None,
+        cycles: bool = False,
     ) -> Run:
         """Run once; ``counts`` gives the words expected on every output stream, ``files``
-        replaces the contents of the instance's $readmemh files for this run."""
+        replaces the contents of the instance's $readmemh files for this run; ``cycles``:
+        record the cycle of every output word."""
         inst = self.inst.with_files(files) if files else self.inst
         with tempfile.TemporaryDirectory(prefix="af_rtl_run_", dir=workdir) as tmp:
             folder = Path(tmp)
@@ -138,6 +158,7 @@ class Model:
                 cmd += ["--out", f"{s.name}={s.name}.out:{int(counts[s.name])}"]
             cmd += ["--seed", str(seed), "--p-in", repr(p_in), "--p-out", repr(p_out)]
             cmd += ["--max-cycles", str(max_cycles), "--idle", str(idle), "--stats", "stats.json"]
+            cmd += ["--cycles", "1" if cycles else "0"]
             done = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
             if done.returncode != 0:
                 raise ToolchainError(
@@ -146,12 +167,14 @@ class Model:
                     tools.tail(done.stdout + done.stderr),
                 )
             stats = json.loads((folder / "stats.json").read_text())
-            outputs = {}
+            outputs, times = {}, {}
             for s in inst.outputs:
                 nw = (s.word_bits + 31) // 32
                 raw = np.fromfile(folder / f"{s.name}.out", dtype=np.uint32)
                 outputs[s.name] = raw.reshape(-1, nw)
-        return Run(outputs, stats)
+                if cycles:
+                    times[s.name] = np.fromfile(folder / f"{s.name}.out.cyc", dtype=np.uint64)
+        return Run(outputs, stats, times if cycles else None)
 
 
 def _as_words(words: np.ndarray, bits: int, name: str) -> np.ndarray:
@@ -164,12 +187,15 @@ def build(
     inst: Instance,
     cache_dir: str | os.PathLike[str] | None = None,
     verilator: str | None = None,
+    library: list[Path] | None = None,
+    jobs: int = 1,
 ) -> Model:
-    """The cached model of ``inst`` (built now when missing)."""
+    """The cached model of ``inst`` (built now when missing); ``library``: the .sv files to
+    compile with it (default: this package's), ``jobs``: parallel C++ compilation."""
     exe_tool = tools.require_tool("verilator", verilator)
     _require_v5(exe_tool)
     root = Path(cache_dir) if cache_dir is not None else tools.cache_root() / "verilator"
-    key = build_key(inst, exe_tool)
+    key = build_key(inst, exe_tool, library, jobs > 1)
     final = root / key
     if (final / EXE).is_file():
         return Model(inst, final / EXE, 0.0)
@@ -177,7 +203,7 @@ def build(
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
     try:
-        _compile(inst, exe_tool, tmp, root)
+        _compile(inst, exe_tool, tmp, root, library or library_files(), jobs)
         kept = tmp / "keep"
         kept.mkdir()
         shutil.move(str(tmp / "obj" / EXE), kept / EXE)
@@ -208,7 +234,9 @@ def _require_v5(verilator: str) -> None:
         )
 
 
-def _compile(inst: Instance, verilator: str, folder: Path, root: Path) -> None:
+def _compile(
+    inst: Instance, verilator: str, folder: Path, root: Path, library: list[Path], jobs: int
+) -> None:
     """Generate C++ with Verilator, then make; the Verilator runtime objects (the slowest
     part, identical for every model) come from ``root/runtime-<key>`` once built."""
     (folder / "af_top.sv").write_text(wrapper_sv(inst))
@@ -225,14 +253,15 @@ def _compile(inst: Instance, verilator: str, folder: Path, root: Path) -> None:
         "-o",
         EXE,
         *FLAGS,
+        *(SPLIT if jobs > 1 else ()),
         "-CFLAGS",
         CFLAGS + f" -I{folder}",
-        *[str(p) for p in library_files()],
+        *[str(p) for p in library],
         *generated,
         "af_top.sv",
         str(HARNESS),
     ]
-    make = ["make", "-C", "obj", "-f", f"V{TOP}.mk", "-j", "1", *MAKEFLAGS.split(), EXE]
+    make = ["make", "-C", "obj", "-f", f"V{TOP}.mk", "-j", str(jobs), *MAKEFLAGS.split(), EXE]
     runtime = root / ("runtime-" + _runtime_key(verilator))
     log = folder / "build.log"
     text = " ".join(cmd) + "\n"
