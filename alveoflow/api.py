@@ -15,7 +15,15 @@ as it is. The build directory is written by ``compiler.buildfmt.BuildWriter``: a
 holding files alveoflow did not write is refused, never emptied.
 
 ``to_alveo(model, **kw)`` is the same for ``alveoflow.qnn`` models; the example input comes
-from ``model.config.input_shape``.
+from ``model.config.input_shape``. ``round_input=True`` opens the module rounding input that is
+off its grid (pixels that are not whole numbers, input off a declared ``input_quant`` grid)
+instead of refusing it (``AlveoModule``).
+
+Calibration check: after a build, the float64 QONNX graph is run on one seeded random batch and
+the quantizer outputs that land exactly on a rounding tie are counted
+(``runtime.verify.count_ties``; recorded in the manifest as ``calibration``). Many ties mean
+the scales were never calibrated (e.g. a fresh ``QuantResNet50()``): a ``CalibrationWarning``
+says so, on every ``compile``/``to_alveo`` of that build, with what to do.
 """
 
 from __future__ import annotations
@@ -24,10 +32,13 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -36,9 +47,12 @@ from alveoflow.compiler.config import BuildConfig
 from alveoflow.errors import ConfigError
 from alveoflow.paths import cache_root
 from alveoflow.runtime.module import AlveoModule
+from alveoflow.runtime.verify import CalibrationWarning, count_ties, looks_uncalibrated
 
 log = logging.getLogger(__name__)
 KEY_FIELD = "cache_key"
+CALIBRATION_FIELD = "calibration"
+CHECK_FRAMES = 1  # frames of the random batch the calibration check runs
 
 
 def build_key(module: nn.Module, example_input: torch.Tensor, config: BuildConfig) -> str:
@@ -64,6 +78,7 @@ def compile(  # noqa: A001 - the public name is alveoflow.compile
     example_input: torch.Tensor,
     build_dir: str | os.PathLike[str] | None = None,
     backend: str = "auto",
+    round_input: bool = False,
     **settings: Any,
 ) -> AlveoModule:
     """Export, build and open ``module`` (see the module docstring)."""
@@ -76,7 +91,8 @@ def compile(  # noqa: A001 - the public name is alveoflow.compile
         log.info("alveoflow: reusing build %s", target)
     else:
         _make_build(module, example_input, target, key, config)
-    return AlveoModule(target, backend)
+    _warn_if_uncalibrated(target, type(module).__name__)
+    return AlveoModule(target, backend, round_input=round_input)
 
 
 def to_alveo(model: nn.Module, backend: str = "auto", **kw: Any) -> AlveoModule:
@@ -113,6 +129,47 @@ def _make_build(
     with tempfile.TemporaryDirectory(prefix="alveoflow-export-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
         to_qonnx(module, onnx_path, tuple(example_input.shape), "UINT8" if pixel else None)
-        build(onnx_path, config, target)
-    update_manifest(target, {KEY_FIELD: key})
+        result = build(onnx_path, config, target)
+    changes: dict[str, Any] = {KEY_FIELD: key}
+    source = getattr(result, "source", None)
+    if source is not None:
+        changes[CALIBRATION_FIELD] = _tie_check(source, tuple(example_input.shape), pixel)
+    update_manifest(target, changes)
     log.info("alveoflow: build written to %s", target)
+
+
+def _tie_check(source: Any, shape: tuple[int, ...], pixel: bool) -> dict[str, Any]:
+    """Quantizer outputs on a rounding tie in the float64 graph, on one seeded random batch."""
+    rng = np.random.default_rng(0)
+    frame = (CHECK_FRAMES, *shape[1:])
+    x = rng.integers(0, 256, frame).astype(np.float32) if pixel else rng.standard_normal(frame)
+    on_tie, total = count_ties(source, x.astype(np.float32))
+    return {"ties": on_tie, "elements": total, "frames": CHECK_FRAMES, "input": "random"}
+
+
+def _warn_if_uncalibrated(target: Path, name: str) -> None:
+    try:
+        data = json.loads((target / MANIFEST).read_text()).get(CALIBRATION_FIELD) or {}
+        on_tie, total = int(data.get("ties", 0)), int(data.get("elements", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return
+    if looks_uncalibrated(on_tie, total):
+        warnings.warn(
+            f"{name}: {on_tie} of {total} quantizer outputs ({100 * on_tie / total:.2f}%) sit "
+            "exactly on a rounding tie on a random batch: the scales look uncalibrated (fresh "
+            "BatchNorm / default scales). Its outputs are arbitrary and any two exact "
+            "evaluations may round ties differently; calibrate or train it first "
+            "(alveoflow.qnn.calibrate_bn, `alveoflow train`), then check the build with "
+            "`alveoflow verify`",
+            CalibrationWarning,
+            stacklevel=_user_stacklevel(),
+        )
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside alveoflow."""
+    package = str(Path(__file__).resolve().parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level

@@ -1,4 +1,10 @@
-"""``alveoflow run``: run a build directory on a batch of inputs stored as ``.npy``."""
+"""``alveoflow run``: run a build directory on a batch of inputs stored as ``.npy``.
+
+The inputs are what the model takes (``AlveoModule``: float tensors in the model's shape, or
+integer card codes as the fast path). Every option and file is checked before inference
+(``commands.files``): the input is read and validated, the output's folder is created and
+proven writable; the logits are then written atomically (the old file or the whole new one).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,10 @@ def register(subparsers) -> None:
         help="run a build on inputs from a .npy file and save the logits",
         description=(
             "Run BUILD_DIR on the inputs in --input (a .npy holding what the original model "
-            "takes: float NCHW tensors, or uint8 NHWC pixels for pixel-input builds; the "
-            "build's manifest says which) and write the float32 logits to --output. Prints "
-            "the number of images, the time, images/s and a histogram of the top-1 classes."
+            "takes: float tensors of its shape, e.g. NCHW pixels 0..255 for a pixel model; "
+            "or integer card codes, e.g. uint8 NHWC pixels, as a fast path) and write the "
+            "float32 logits to --output. Prints the number of images, the time, images/s and "
+            "a histogram of the top-1 classes."
         ),
     )
     parser.add_argument("build_dir", type=Path, help="build directory (has manifest.json)")
@@ -26,13 +33,20 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--backend",
         default="sim",
-        help="sim (bit-exact reference, default), cppsim, alveo, emulated or auto",
+        help="sim (bit-exact reference, default), cppsim, xrt, alveo, emulated, "
+        "emulated-xrt or auto",
     )
     parser.add_argument(
         "--batch-size", type=int, default=64, help="images per backend call (default 64)"
     )
     parser.add_argument(
         "--device", default="auto", help="sim backend device: auto, cpu or cuda (default auto)"
+    )
+    parser.add_argument(
+        "--round-input",
+        action="store_true",
+        help="round input off its grid (pixels that are not whole numbers, input off a "
+        "declared --input-quant grid) instead of refusing it",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)
@@ -42,13 +56,17 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from alveoflow.commands.files import check_writable, load_npy, npy_bytes, write_atomic
     from alveoflow.errors import ConfigError
     from alveoflow.runtime.module import AlveoModule
 
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
-    x = _load(args.input)
-    with AlveoModule(args.build_dir, args.backend, sim_device=args.device) as module:
+    x = load_npy(args.input, "--input")
+    check_writable(args.output, "--output")
+    with AlveoModule(
+        args.build_dir, args.backend, sim_device=args.device, round_input=args.round_input
+    ) as module:
         if module.build.plan.output("logits") is None:
             raise ConfigError(f"{args.build_dir} has no logits output to write")
         start = time.perf_counter()
@@ -59,28 +77,13 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         backend = module.backend_name
     logits = torch.cat(parts).numpy().astype(np.float32, copy=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    np.save(args.output, logits)
+    write_atomic(args.output, npy_bytes(logits))
     summary = _summary(logits, seconds, backend, args.output)
     if args.json:
         print(json.dumps(summary))
     else:
         _print(summary)
     return 0
-
-
-def _load(path: Path):
-    import numpy as np
-
-    from alveoflow.errors import ConfigError
-
-    try:
-        x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"cannot read --input {path}: {err}") from None
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise ConfigError(f"--input {path} must hold a batch (N, ...), got shape {x.shape}")
-    return x
 
 
 def _summary(logits, seconds: float, backend: str, output: Path) -> dict:
