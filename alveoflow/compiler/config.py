@@ -110,7 +110,22 @@ class HwFlavour(StrEnum):
     RTL = "rtl"
 
 
-MAX_CLOCK_MHZ = 1000.0  # a sanity bound; the platform's own limit is checked at planning
+MAX_CLOCK_MHZ = 1000.0  # a sanity bound for platforms that state no limit of their own
+
+
+def platform_max_clock(platform: str) -> float | None:
+    """The kernel clock limit ``max_clock_mhz`` of a platform's JSON (``hw/platforms``), or
+    None for a name that is not a platform (refused when the platform is loaded)."""
+    import json
+    from importlib import resources
+
+    key = str(platform).lower().removeprefix("alveo_")
+    try:
+        text = resources.files("alveoflow.hw.platforms").joinpath(f"{key}.json").read_text()
+    except (OSError, ValueError):
+        return None
+    limit = json.loads(text).get("max_clock_mhz")
+    return float(limit) if limit is not None else None
 
 
 @dataclass(frozen=True)
@@ -142,10 +157,7 @@ class BuildConfig:
     """Write every intermediate (graphs, plan, design) here as the steps run."""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.clock_mhz) and 0 < self.clock_mhz <= MAX_CLOCK_MHZ):
-            raise ConfigError(
-                f"clock {self.clock_mhz} MHz must be finite and in (0, {MAX_CLOCK_MHZ:g}]"
-            )
+        self._check_clock()
         if self.target_fps is not None and not (
             math.isfinite(self.target_fps) and self.target_fps > 0
         ):
@@ -156,6 +168,20 @@ class BuildConfig:
             raise ConfigError(f"max_batch must be a positive integer, got {self.max_batch!r}")
         if not isinstance(self.hw, HwFlavour):
             object.__setattr__(self, "hw", parse_hw(str(self.hw)))
+
+    def _check_clock(self) -> None:
+        clock = self.clock_mhz
+        if not isinstance(clock, int | float) or isinstance(clock, bool):
+            raise ConfigError(f"clock must be a number of MHz, got {clock!r}")
+        if not (math.isfinite(clock) and 0 < clock <= MAX_CLOCK_MHZ):
+            raise ConfigError(f"clock {clock} MHz must be finite and in (0, {MAX_CLOCK_MHZ:g}]")
+        limit = platform_max_clock(self.platform)
+        if limit is not None and clock > limit:
+            raise ConfigError(
+                f"clock {clock:g} MHz exceeds the {self.platform} platform's kernel clock limit "
+                f"of {limit:g} MHz (the shell's clock 0, which clocks the kernel); choose "
+                f"--clock-mhz <= {limit:g}"
+            )
 
     @property
     def target(self) -> float | str:
