@@ -7,11 +7,18 @@ published cycle counts in ``reference.py``):
   (``external_weights``) also need ``weight_bits / EXTERNAL_PORT_BITS`` cycles. An MVAU
   with MMV > 1 that is not fed by a sliding window gathers its MMV pixels from a stream of
   one pixel's ``simd`` elements per word, so it also needs ``out_pixels * mw / simd`` cycles
-  (``policy.port_lanes``).
+  (``policy.port_lanes``); with MMV > 1 its output stream carries one pixel's ``pe``
+  elements per word, so it needs ``out_pixels * mh / pe`` cycles too (found by the RTL
+  simulation: the MMV unpacking, HLS ``af::mmv_unpack`` and RTL ``af_mmv_unpack``, writes
+  one word per cycle).
 - VVAU: ``out_pixels * (channels / pe) * (kernel_elems / simd)``.
-- SlidingWindow: ``max(reads, writes) / mmv`` with reads ``in_pixels * channels / simd`` and
+- SlidingWindow: ``max(reads, writes / mmv)`` with reads ``in_pixels * channels / simd`` and
   writes ``out_pixels * window * channels / simd``; ``mmv`` is its consumer's MMV (an MMV
-  unit is fed by a generator that emits ``mmv`` windows per cycle).
+  unit is fed by a generator that emits ``mmv`` windows per cycle; its input stream still
+  brings one word of ``simd`` channels per cycle, so the reads are not divided: found by the
+  RTL simulation). The HLS ``alveo::sliding_window_mmv`` emits one window word per cycle
+  before interleaving, so an HLS build's MMV window takes ``max(reads, writes)``: the RTL
+  library's ``af_swg`` is the one this model describes.
 - Thresholding, AddStreams, DuplicateStreams: ``pixels * channels / pe``.
 - StreamingMaxPool, SumPool: ``in_pixels * channels / pe`` (every input is read once).
 - LabelSelect: one cycle per label. Flatten: free (no hardware). Host ops: not on the card.
@@ -60,6 +67,8 @@ def op_cycles(
         comp = math.ceil(comp / op.mmv)
         if op.mmv > 1 and not windowed:
             comp = max(comp, pixels(out_shape) * (op.mw // op.simd))
+        if op.mmv > 1:  # the output leaves one pixel per word
+            comp = max(comp, pixels(out_shape) * (op.mh // op.pe))
         if op.external_weights:
             bits = op.mh * op.mw * op.wdt.storage_bits()
             comp = max(comp, math.ceil(bits / EXTERNAL_PORT_BITS))
@@ -70,7 +79,7 @@ def op_cycles(
         window = op.kernel[0] * op.kernel[1]
         reads = pixels(in_shape) * op.channels // op.simd
         writes = pixels(out_shape) * window * op.channels // op.simd
-        return math.ceil(max(reads, writes) / max(1, mmv))
+        return max(reads, math.ceil(writes / max(1, mmv)))
     if isinstance(op, hw.Thresholding | hw.AddStreams | hw.DuplicateStreams):
         return pixels(in_shape) * op.channels // op.pe
     if isinstance(op, hw.StreamingMaxPool | hw.SumPool):

@@ -67,7 +67,7 @@ class MacTable:
         ok = self.cycles <= ii
         writes, reads = self.min_mmv_for
         if writes:
-            feed = np.maximum(writes, reads) / self.folds[:, 2]
+            feed = np.maximum(writes / self.folds[:, 2], reads)  # reads: one word a cycle
             ok &= feed <= ii
         ok &= self.folds[:, 2] >= mmv_floor
         if not ok.any():
@@ -130,6 +130,8 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
                 comp = math.ceil(pix * (rows // pe) * (cols // simd) / mmv)
                 if mmv > 1 and not swg:  # MMV pixels gathered from a one-pixel stream
                     comp = max(comp, pix * (cols // simd))
+                if mmv > 1:  # ... and put back one pixel per output word
+                    comp = max(comp, pix * (rows // pe))
                 cycles.append(max(floor, comp))
                 costs.append([core + m for core in cores for m in mem_cache[(pe, simd)]])
     return MacTable(
