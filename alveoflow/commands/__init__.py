@@ -13,7 +13,21 @@ from alveoflow.commands import (
     info,
     report,
     run,
+    synth,
     train,
+    verify,
 )
 
-COMMANDS: tuple = (export, compile, build, run, info, train, bench, report, export_weights)
+COMMANDS: tuple = (
+    export,
+    compile,
+    build,
+    run,
+    verify,
+    info,
+    train,
+    bench,
+    report,
+    synth,
+    export_weights,
+)

@@ -3,7 +3,9 @@
 Plots (matplotlib, Agg backend, written next to the HTML): per-layer cycles with the
 bottleneck in red and the frame interval as a line; resources per SLR against the limits;
 the floorplan (units per SLR in chain order, split blocks hatched); latency and throughput
-against batch size.
+against batch size. When ``alveoflow synth`` has run on the build (``synth/synth.json``),
+a table of Yosys' figures per IP next to the estimate of the same IP; a ``synth.json`` from
+an earlier compile of the folder (other design hashes) is named stale and not shown.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from alveoflow.compiler.synth.build import DESIGN_FILES, KERNEL, read_synth
 from alveoflow.errors import ConfigError
 
 PLOTS = ("cycles.png", "resources.png", "floorplan.png", "batch.png")
@@ -196,6 +199,67 @@ def _layer_table(report: dict[str, Any]) -> str:
     return head + "\n".join(body)
 
 
+SYNTH_KEYS = ("lut", "ff", "carry", "bram36", "uram", "dsp")
+
+
+def _num(value: float, key: str) -> str:
+    return f"{value:,.1f}" if key == "bram36" else f"{value:,.0f}"
+
+
+def _off(estimate: float, measured: float) -> str:
+    return f"{estimate / measured - 1:+.1%}" if measured else "-"
+
+
+def _synth_row(name: str, method: str, yos: dict[str, float], est: dict[str, float]) -> str:
+    cells = [name, method, *(_num(yos[k], k) for k in SYNTH_KEYS)]
+    cells += [_num(est.get(k, 0.0), k) for k in KEYS]
+    cells += [_off(est.get("lut", 0.0), yos["lut"]), _off(est.get("ff", 0.0), yos["ff"])]
+    return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+
+
+def _stale(root: Path, synth: dict[str, Any]) -> bool:
+    manifest = root / "manifest.json"
+    if not manifest.is_file():
+        return False
+    files = json.loads(manifest.read_text()).get("files", {})
+    return any(files.get(rel) != synth.get("design", {}).get(rel) for rel in DESIGN_FILES)
+
+
+def synth_section(root: Path) -> str:
+    """The Yosys table of ``root/synth/synth.json`` (empty without one)."""
+    synth = read_synth(root)
+    if synth is None:
+        return ""
+    if _stale(root, synth):
+        return (
+            "<h2>Yosys synthesis</h2><p>synth/synth.json is from an earlier compile of this "
+            "folder; run <code>alveoflow synth</code> again.</p>"
+        )
+    est = synth["estimate"]
+    head = (
+        "<tr><th>IP</th><th>from</th>"
+        + "".join(f"<th>Yosys {k}</th>" for k in SYNTH_KEYS)
+        + "".join(f"<th>est. {k}</th>" for k in KEYS)
+        + "<th>LUT off</th><th>FF off</th></tr>"
+    )
+    rows = [_synth_row(ip, synth["method"][ip], c, est[ip]) for ip, c in synth["ips"].items()]
+    ip_yos = {k: sum(c[k] for c in synth["ips"].values()) for k in SYNTH_KEYS}
+    ip_est = {k: sum(est[ip].get(k, 0.0) for ip in synth["ips"]) for k in KEYS}
+    rows.append(_synth_row("IPs total", "", ip_yos, ip_est))
+    rows.append(_synth_row("DMA ends*", "ops", synth["kernel"], est.get(KERNEL, {})))
+    missing = synth.get("missing") or []
+    gaps = f"<p>Not synthesised (no RTL module): {html.escape('; '.join(missing))}</p>"
+    return f"""<h2>Yosys synthesis (per IP) next to the estimate</h2>
+<p>{html.escape(synth["tool"])}: <code>{html.escape(synth["flow"])}</code>. These are Yosys'
+counts (LUT functions, CARRY8 sites); Vivado's will differ, by an amount nobody knows until
+someone runs Vivado on the same RTL. "from": <i>rtl</i> = the IP's generated top
+synthesised whole, <i>ops</i> = the sum of its ops, FIFOs and converters synthesised out of
+context. Off = estimate / Yosys - 1. *DMA ends: Yosys synthesises the RTL library's
+AXI-Stream ends; the estimate prices AXI4 memory-mapped masters: not the same hardware.</p>
+<table>{head}{"".join(rows)}</table>{gaps if missing else ""}
+"""
+
+
 def render_report(build_dir: str | Path) -> Path:
     """Write ``report.html`` and its PNGs into ``build_dir``; returns the HTML path."""
     root = Path(build_dir)
@@ -214,7 +278,7 @@ def render_report(build_dir: str | Path) -> Path:
 td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px;text-align:left}}</style></head>
 <body><h1>{html.escape(report["model"])} on {html.escape(report["platform"]["card"])}</h1>
 <table>{_summary(report)}</table>
-<h2>Plots</h2>{figs}
+{synth_section(root)}<h2>Plots</h2>{figs}
 <h2>Layers</h2><table>{_layer_table(report)}</table>
 </body></html>
 """
