@@ -140,9 +140,7 @@ def test_older_xrt_without_hw_context(resnet_build):
 def test_pipelined_run_rotates_buffer_sets(resnet_build):
     api = EmulatedPyxrt(resnet_build)
     x = pixels(10, seed=1)
-    with AlveoModule(
-        resnet_build, "emulated-xrt", card_api=api, buffers=2, max_batch=10
-    ) as module:
+    with AlveoModule(resnet_build, "emulated-xrt", card_api=api, buffers=2, max_batch=10) as module:
         start = len(api.cards[0].log)
         top = module.topk(x)
         run = list(api.cards[0].log)[start:]

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+PLOT_FORMATS = (".png", ".pdf", ".svg")
+
 
 def _int_list(text: str, minimum: int) -> list[int]:
     try:
@@ -70,6 +72,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alveoflow.commands.files import check_writable, write_atomic
     from alveoflow.errors import ConfigError
     from alveoflow.runtime.bench import bench_module, format_table, plot, to_json
     from alveoflow.runtime.module import AlveoModule
@@ -77,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.reps < 1:
         raise ConfigError(f"--reps must be >= 1, got {args.reps}")
+    if args.plot is not None and args.plot.suffix.lower() not in PLOT_FORMATS:
+        raise ConfigError(f"--plot {args.plot}: name a {', '.join(PLOT_FORMATS)} file")
+    for flag, path in (("--json", args.json), ("--plot", args.plot)):
+        if path is not None:
+            check_writable(path, flag)  # before minutes of measurement, not after
     with AlveoModule(
         args.build_dir, args.backend, devices=args.devices, max_batch=max(args.batch)
     ) as module:
@@ -107,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             note=note,
         )
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+        write_atomic(args.json, json.dumps(result, indent=1).encode())
     if args.plot:
         plot(rows, args.plot, title=f"{args.build_dir.name} on {result['backend']}")
     return 0

@@ -316,7 +316,8 @@ def read_checkpoint(path: str | Path) -> tuple[dict[str, Any] | None, dict[str, 
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {err}") from err
+        first = next((line for line in str(err).splitlines() if line.strip()), type(err).__name__)
+        raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {first}") from err
     if isinstance(data, dict) and "state_dict" in data:
         return data.get("config"), data["state_dict"]
     if isinstance(data, dict):

@@ -47,7 +47,7 @@ QUANTIZERS = (nn.Quant, nn.BipolarQuant, nn.Trunc)
 
 
 def _weights(node: Any) -> dict[str, torch.Tensor]:
-    return {k: torch.as_tensor(np.asarray(v)) for k, v in node.weights.items()}
+    return {k: torch.as_tensor(np.array(v)) for k, v in node.weights.items()}
 
 
 def _near(y: np.ndarray, offset: float) -> np.ndarray:
