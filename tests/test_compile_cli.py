@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-import golden_nets as gn
 import numpy as np
 import pytest
 import torch
@@ -14,6 +13,7 @@ from onnx import TensorProto, helper
 from alveoflow.cli import main
 from alveoflow.compiler.ir import load_graph
 from alveoflow.compiler.semantics.executor import run_graph
+from alveoflow.testing import golden as gn
 
 
 @pytest.fixture(scope="module")

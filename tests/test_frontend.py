@@ -7,7 +7,6 @@ import onnx
 import pytest
 import torch
 from brevitas import nn as qnn
-from golden_nets import calibrate, export, weight_quant
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
@@ -17,6 +16,7 @@ from alveoflow.compiler.ir import BIPOLAR, QType
 from alveoflow.compiler.ir import nn as irnn
 from alveoflow.compiler.semantics.executor import run_graph
 from alveoflow.errors import GraphError, UnsupportedOpError
+from alveoflow.testing.golden import calibrate, export, weight_quant
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 
-import golden_nets as gn
 import numpy as np
 import pytest
 import torch
 
 from alveoflow.compiler.ir import hw
 from alveoflow.compiler.pipeline import compile_qonnx
+from alveoflow.testing import golden as gn
 
 BOUNDARY = 1e-4  # |x / scale + zero - (k + 1/2)| below this counts as "on a boundary"
 

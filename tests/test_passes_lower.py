@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from golden_nets import compare
 
 from alveoflow.compiler.ir import BIPOLAR, FLOAT32, Graph, Node, QType, TensorInfo, hw, nn
 from alveoflow.compiler.passes.legalize import legalize
@@ -12,6 +11,7 @@ from alveoflow.compiler.passes.lower.duplicate import insert_duplicate_streams
 from alveoflow.compiler.passes.lower.walk import lower_to_hw
 from alveoflow.compiler.pipeline import run_passes
 from alveoflow.errors import LegalizationError
+from alveoflow.testing.golden import compare
 
 RNG = np.random.default_rng(0)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import golden_nets as gn
 import pytest
 import torch
 
@@ -11,6 +10,7 @@ from alveoflow.compiler.ir import FLOAT32, Graph, Node, TensorInfo, load_graph, 
 from alveoflow.compiler.passes.streamline.fuse_pad import fuse_pad
 from alveoflow.compiler.pipeline import STEPS, build, compile_qonnx, run_passes
 from alveoflow.errors import GraphError
+from alveoflow.testing import golden as gn
 
 
 @pytest.fixture(scope="module")

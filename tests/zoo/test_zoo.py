@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import golden_nets as gn
 import numpy as np
 import pytest
 import torch
@@ -23,6 +22,7 @@ from alveoflow import cli
 from alveoflow.compiler.config import InputQuant
 from alveoflow.compiler.frontend import from_qonnx
 from alveoflow.compiler.ir import hw, load_graph
+from alveoflow.testing import golden as gn
 
 IMAGES = 8
 

@@ -11,8 +11,9 @@ Rules (each stated once, here or in ``policy``):
 - Streams: one per card reader of every tensor (``Flatten`` is a view) plus the DMA ends;
   lanes from ``policy.port_lanes``.
 - FIFO depth of a stream: the sized depth (at least ``MIN_LINK_DEPTH`` on a link between
-  IPs, at least 2 inside one); unsized: ``DEFAULT_DEPTH`` inside an IP, ``LINK_DEPTH`` (the
-  reference's inter-IP FIFO) on a link, and four image rows into a residual add.
+  IPs, at least 2 inside one); unsized (no FIFO sizing, and while the folding search prices
+  its candidates): ``DEFAULT_DEPTH`` inside an IP, ``LINK_DEPTH`` (the reference's inter-IP
+  FIFO) on a link, and four image rows into a join (residual add, concat, gate multiply).
 - Kernel arguments (Vitis HLS numbering, the reference's layout): ``in``, ``out`` (top-k
   when the design has it, else the logits), ``weightsmem`` (external FC weights), ``numReps``
   (the batch), then any further output ``out_<tensor>``. Pointers take 12 bytes of AXI-Lite
@@ -43,7 +44,7 @@ from alveoflow.compiler.physical.design import (
 from alveoflow.compiler.physical.partition import Partition, partition, split_by_slr
 from alveoflow.errors import ConfigError, UnsupportedOpError
 
-DEFAULT_DEPTH = 32  # HLS streams inside an IP (the reference's internal FIFOs)
+DEFAULT_DEPTH = 2  # an unsized stream inside an IP: a register pair (FINN's default)
 LINK_DEPTH = 1024  # the reference's inter-IP axis_data_fifo depth
 MIN_LINK_DEPTH = 32
 MAX_DEPTH = 1 << 17
@@ -280,7 +281,8 @@ def _depth(
     if sized is not None:
         return max(MIN_LINK_DEPTH if link else 2, min(MAX_DEPTH, int(sized)))
     base = LINK_DEPTH if link else DEFAULT_DEPTH
-    if reader is not None and isinstance(reader.op, hw.AddStreams) and len(shape) == 4:
+    joins = hw.AddStreams | hw.ConcatStreams | hw.ChannelMul
+    if reader is not None and isinstance(reader.op, joins) and len(shape) == 4:
         return max(base, min(MAX_DEPTH, 4 * shape[2] * shape[3] // lanes))
     return base
 
