@@ -97,7 +97,7 @@ def _pid_alive(pid: int) -> bool:
 
 def clean_stale_stages(target: Path) -> list[Path]:
     """Remove stage folders of ``target`` whose writer process is gone; returns them."""
-    removed = []
+    removed: list[Path] = []
     prefix = f".{target.name}.stage-"
     if not target.parent.is_dir():
         return removed

@@ -80,8 +80,16 @@ def summary(d: Design) -> dict[str, Any]:
         return {"name": p.name, "tensor": p.tensor, "lanes": p.lanes, "width": p.width}
 
     def end(e: dict[str, Any]) -> dict[str, Any]:
-        keys = ("arg", "role", "tensor", "lanes", "frame_elems", "frame_bytes", "storage_bits")
-        keys += ("shape",)
+        keys = (
+            "arg",
+            "role",
+            "tensor",
+            "lanes",
+            "frame_elems",
+            "frame_bytes",
+            "storage_bits",
+            "shape",
+        )
         out = {k: e[k] for k in keys}
         out.update(qtype=e["qtype"].name)
         return out

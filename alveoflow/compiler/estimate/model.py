@@ -195,14 +195,14 @@ def estimate_graph(
     ``mac_styles`` and sized ``fifo_depths``, priced by ``estimate_design``. ``layout`` gives
     the floorplan (IPs split per SLR); without it every node sits in one SLR."""
     base = layout or Layout()
-    mem = {
-        n.name: tuple((styles or {}).get(n.name, default_style))
-        for n in graph.nodes
-        if isinstance(n.op, hw.MVAU | hw.VVAU | hw.SlidingWindow)
-    }
+    mem: dict[str, tuple[str, int]] = {}
+    for n in graph.nodes:
+        if isinstance(n.op, hw.MVAU | hw.VVAU | hw.SlidingWindow):
+            style, pack = (styles or {}).get(n.name, default_style)
+            mem[n.name] = (str(style), int(pack))
     layout = dataclasses.replace(
         base,
-        mem_styles={**mem, **dict(base.mem_styles)} if layout else mem,  # type: ignore[dict-item]
+        mem_styles={**mem, **dict(base.mem_styles)} if layout else mem,
         mac_styles=dict(mac_styles or base.mac_styles),
     )
     return estimate_design(build_design(graph, layout, fifo_depths), extras)

@@ -67,6 +67,7 @@ from alveoflow.errors import ConfigError, close_matches
 from alveoflow.hw.platforms import Platform, load_platform
 
 OVERRIDE_KEYS = ("pe", "simd", "mmv", "mem_style", "mac_style")
+FOLD_FIELDS = ("pe", "simd", "mmv")
 STYLE_KEYS = ("mem_style", "mac_style")  # override fields that are not fields of the op
 PRICE_ROUNDS = 5
 SCAN_POINTS = 40
@@ -458,9 +459,9 @@ def fixed_plan(
     folding: dict[str, dict[str, int]] = {}
     for node in graph.nodes:
         own = {f.name for f in dataclasses.fields(node.op)}  # type: ignore[arg-type]
-        fields = {k: int(getattr(node.op, k)) for k in ("pe", "simd", "mmv") if k in own}
-        if fields:
-            folding[node.name] = fields
+        kept: dict[str, int] = {k: int(getattr(node.op, k)) for k in FOLD_FIELDS if k in own}
+        if kept:
+            folding[node.name] = kept
     units = list(dict.fromkeys(policy.unit_of(n) for n in graph.nodes))
     ii = max([node_cycles(graph, n) for n in graph.nodes] + [1])
     return FoldingPlan(

@@ -194,8 +194,9 @@ def _streams(graph: Graph, ip_of: Mapping[str, str], depths: dict[Edge, int]) ->
             tensor, prod = _source(graph, seen)
             if prod is None and tensor != card_in:
                 raise UnsupportedOpError(f"{node.name}: input {tensor} comes from nowhere")
-            src = DMA if prod is None or prod.op.on_host else prod.name
-            src_lanes = lanes_in[k] if src == DMA else _out_lanes(graph, prod, tensor)
+            on_card = prod is not None and not prod.op.on_host
+            src = prod.name if on_card and prod is not None else DMA
+            src_lanes = _out_lanes(graph, prod, tensor) if on_card and prod else lanes_in[k]
             out.append(
                 _stream(
                     graph, tensor, seen, src, node.name, ip_of, src_lanes, lanes_in[k], k, depths
