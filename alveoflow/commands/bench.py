@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 PLOT_FORMATS = (".png", ".pdf", ".svg")
+CARD_NAMES = ("xrt", "alveo", "emulated", "emulated-xrt")  # backends whose power is sampled
 
 
 def _int_list(text: str, minimum: int) -> list[int]:
@@ -36,8 +37,9 @@ def register(subparsers) -> None:
         description=(
             "Run a build directory on a backend for each batch size and print frames per "
             "second and per-call latency as a table (and JSON with --json). On a card "
-            "(backend alveo, or emulated for a dry run) board power (12V AUX + 12V PEX) and "
-            "FPGA power (VCCINT) are sampled every 0.1 s from XRT sysfs / hwmon; --plot "
+            "(backend xrt or alveo, or emulated / emulated-xrt for a dry run) board power "
+            "(12V AUX + 12V PEX) and FPGA power (VCCINT) are sampled every 0.1 s from XRT "
+            "sysfs / hwmon; --plot "
             "draws FPS and power against batch size."
         ),
     )
@@ -45,7 +47,7 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--backend",
         default="auto",
-        help="auto (card if present, else sim), sim, cppsim, alveo, emulated",
+        help="auto (card if present, else sim), sim, cppsim, xrt, alveo, emulated, emulated-xrt",
     )
     parser.add_argument(
         "--batch",
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         args.build_dir, args.backend, devices=args.devices, max_batch=max(args.batch)
     ) as module:
         sampler, note = None, ""
-        if module.backend_name in ("alveo", "emulated"):
+        if module.backend_name in CARD_NAMES:
             rails = find_rails(args.sysfs)
             if rails is None:
                 note = f"power not measured: no XRT/hwmon power rails under {args.sysfs}"
