@@ -4,11 +4,16 @@ Prints one JSON object. Measured in one run on this machine:
 - ``brevitas_export_s``: ``brevitas.export.export_qonnx`` of the calibrated model;
 - ``to_qonnx_s``: alveoflow's export (Brevitas export + cleanup + annotation), which
   writes the file that is compiled;
-- ``compile_s``: ``compile_qonnx`` + writing graph.json/graph.npz/manifest.json, in a fresh
-  process (``compile_process_s`` adds interpreter start and imports);
-- ``compile_peak_rss_mb``: peak resident memory of that process (Linux ``VmHWM``);
-- ratios ``compile_over_export`` (bar: <= 2) and the pass timings.
+- ``lower_s``: the build steps frontend .. legalize (the compiler proper: QONNX to the
+  lowered integer graph), in a fresh process;
+- ``build_s``: every step of ``alveoflow compile`` (``compiler.pipeline.build``: lowering,
+  folding search, FIFO sizing, design, estimate, HLS emission and writing the build
+  directory) in the same process, with each step's seconds (``steps_s``);
+  ``build_process_s`` adds interpreter start and imports;
+- ``build_peak_rss_mb``: peak resident memory of that process (Linux ``VmHWM``);
+- ratios ``lower_over_export`` and ``build_over_export``; the machine's conditions.
 
+Writes ``benchmarks/results/bench_compile.json``.
 Usage: ``PYTHONPATH=. python benchmarks/bench_compile.py [--model resnet50] [--size 224]``
 """
 
@@ -26,16 +31,19 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from alveoflow.compiler.pipeline import compile_build
+from alveoflow.compiler.config import BuildConfig
+from alveoflow.compiler.pipeline import build
 t1 = time.perf_counter()
-result = compile_build(sys.argv[1], sys.argv[2], plan=False)  # folding: bench_folding.py
+result = build(sys.argv[1], BuildConfig(), sys.argv[2])
 t2 = time.perf_counter()
 # VmHWM: this process image's peak RSS (getrusage would include the parent's pages it was
 # forked from, before exec).
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(json.dumps({"import_s": t1 - t0, "compile_s": t2 - t1, "nodes": len(result.graph.nodes),
-                  "peak_mb": int(hwm) / 1024,
-                  "passes": {p.name: round(p.seconds, 3) for p in result.passes}}))
+steps = {s.name: round(s.seconds, 3) for s in result.steps}
+lower = sum(steps[k] for k in ("frontend", "streamline", "lower", "legalize"))
+print(json.dumps({"import_s": t1 - t0, "build_s": t2 - t1, "lower_s": lower,
+                  "nodes": len(result.graph.nodes), "peak_mb": int(hwm) / 1024, "steps": steps,
+                  "fps": result.report["estimate"]["fps"]}))
 """
 
 
@@ -47,10 +55,12 @@ def main() -> None:
 
     import torch
     from brevitas.export import export_qonnx
+    from common import conditions, save
 
     from alveoflow.export import to_qonnx
     from alveoflow.qnn import build_model, calibrate_bn
 
+    before = conditions()
     torch.manual_seed(0)
     options = {"input_size": args.size}
     model = calibrate_bn(build_model(args.model, **options), batches=2, batch_size=2)
@@ -63,7 +73,6 @@ def main() -> None:
         start = time.perf_counter()
         path = to_qonnx(model, folder / "model.onnx")
         to_qonnx_s = time.perf_counter() - start
-        (folder / "build").mkdir()
         env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
         start = time.perf_counter()
         out = subprocess.run(
@@ -83,17 +92,19 @@ def main() -> None:
         "onnx_mb": round(onnx_mb, 1),
         "brevitas_export_s": round(brevitas_s, 2),
         "to_qonnx_s": round(to_qonnx_s, 2),
-        "compile_s": round(child["compile_s"], 2),
-        "compile_import_s": round(child["import_s"], 2),
-        "compile_process_s": round(process_s, 2),
-        "compile_peak_rss_mb": round(peak_mb, 1),
+        "lower_s": round(child["lower_s"], 2),
+        "build_s": round(child["build_s"], 2),
+        "build_import_s": round(child["import_s"], 2),
+        "build_process_s": round(process_s, 2),
+        "build_peak_rss_mb": round(peak_mb, 1),
+        "steps_s": child["steps"],
         "lowered_nodes": child["nodes"],
-        "passes_s": child["passes"],
-        "compile_over_export": round(child["compile_s"] / brevitas_s, 3),
-        "compile_process_over_export": round(process_s / brevitas_s, 3),
-        "peak_rss_under_2gb": peak_mb <= 2048,
+        "estimate_fps": child["fps"],
+        "lower_over_export": round(child["lower_s"] / brevitas_s, 3),
+        "build_over_export": round(child["build_s"] / brevitas_s, 3),
+        "conditions": {"before": before, "after": conditions()},
     }
-    print(json.dumps(report, indent=1))
+    save("bench_compile", report)
 
 
 if __name__ == "__main__":

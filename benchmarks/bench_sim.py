@@ -1,6 +1,7 @@
 """Throughput of the bit-exact reference executor vs a float32 PyTorch ResNet-50; prints JSON.
 
-Runs ``lowered_resnet(50)`` (the w1a2 v1.0 reference graph, uint8 224x224 NHWC input) with
+Runs the real QuantResNet50 (``common.resnet50_onnx``, compiled to its lowered graph; uint8
+224x224 NHWC pixels) with
 ``run_graph`` at batch ``--batch`` (default 8) on the CPU, and in the same process a float32
 ResNet-50 of the same shapes built by hand from ``torch.nn`` (conv/BN/ReLU bottlenecks with
 the stride on the first 1x1 as in v1.0, max pool, global average pool, FC; eval mode,
@@ -11,22 +12,24 @@ average before and after is reported too). Threads are left at torch's default: 
 with ``OMP_NUM_THREADS`` unset.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_sim.py [--batch 8] [--repeats 5]
+
+Writes ``benchmarks/results/bench_sim.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
+from common import conditions, resnet50_onnx, save
 from torch import nn
 
+from alveoflow.compiler.pipeline import compile_qonnx
 from alveoflow.compiler.semantics import run_graph
-from alveoflow.testing import lowered_resnet
 
 
 def _conv_bn(cin: int, cout: int, k: int, stride: int, relu: bool) -> list[nn.Module]:
@@ -89,7 +92,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    graph = lowered_resnet(50)
+    before = conditions()
+    graph = compile_qonnx(resnet50_onnx()).graph
     pixels = rng.integers(0, 256, size=(args.batch, 224, 224, 3), dtype=np.uint8)
     model = float_resnet50()
     x = torch.from_numpy(rng.normal(size=(args.batch, 3, 224, 224)).astype(np.float32))
@@ -100,7 +104,7 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     sim, ref, ratio = _interleaved(
-        lambda: run_graph(graph, {"input": pixels}), run_torch, args.repeats
+        lambda: run_graph(graph, {graph.inputs[0].name: pixels}), run_torch, args.repeats
     )
     result = {
         "benchmark": "sim_executor_vs_float_torch_resnet50",
@@ -111,8 +115,9 @@ def main() -> None:
         "ratio": round(ratio, 3),  # median over alternating pairs of torch time / sim time
         "target_ratio": 1.0,
         "loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # before, after
+        "conditions": {"before": before, "after": conditions()},
     }
-    print(json.dumps(result))
+    save("bench_sim", result)
 
 
 if __name__ == "__main__":
