@@ -55,6 +55,8 @@ def cli_args(data: Path, out: Path, *extra: str) -> list[str]:
         "0.5",
         "--model-option",
         "num_classes=3",
+        "--model-option",
+        "scale_init=mse",  # 33 statistics batches instead of 301: faster tests
         "--data",
         str(data),
         "--batch-size",
@@ -131,7 +133,6 @@ def test_force_overwrites_and_unwritable_out_fails_before_training(folder, tmp_p
 
 def _train_command(data: Path, out: Path, *extra: str) -> list[str]:
     args = cli_args(data, out, "--epochs", "2", "--checkpoint-every", "1", *extra)
-    args += ["--model-option", "scale_init=mse"]  # 33 statistics batches instead of 301
     return [sys.executable, "-m", "alveoflow.cli", *args]
 
 
@@ -176,3 +177,22 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
         for column in ("train_loss", "train_acc", "val_loss", "val_acc", "lr"):
             assert row_a[column] == pytest.approx(row_b[column], rel=1e-6), column
         assert row_b["images_per_s"] > 0
+
+
+def test_cli_distils_from_a_torchvision_resnet50_state_dict(folder, tmp_path, capsys):
+    from test_qnn_float_twin import torchvision_resnet50_state
+
+    state = torchvision_resnet50_state(classes=3)
+    teacher = tmp_path / "resnet50.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state.items()}}, teacher)
+    plain, taught = tmp_path / "plain", tmp_path / "taught"
+    assert main(cli_args(folder, plain, "--epochs", "1")) == 0
+    assert main(cli_args(folder, taught, "--epochs", "1", "--teacher", str(teacher))) == 0
+    assert load_checkpoint(taught / "last.pt")["teacher"] == str(teacher)
+    loss_plain = read_csv(plain / "metrics.csv")[0]["train_loss"]
+    loss_taught = read_csv(taught / "metrics.csv")[0]["train_loss"]
+    assert loss_plain != pytest.approx(loss_taught, rel=1e-3)  # the soft targets took part
+    torch.save({"fc.weight": torch.zeros(3, 8)}, teacher)
+    assert main(cli_args(folder, tmp_path / "bad", "--epochs", "1", "--teacher", str(teacher))) == 2
+    err = capsys.readouterr().err
+    assert "neither an alveoflow checkpoint nor a torchvision" in err

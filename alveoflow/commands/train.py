@@ -8,7 +8,7 @@ folder with ``train/`` and ``val/`` class sub-folders) and trains it with ``--re
 - ``float-then-qat``: :func:`alveoflow.train.recipe.run_recipe`: float twin, initialisation,
   distillation, BatchNorm re-estimation, ``final.pt``.
 
-Options left unset take the recipe's defaults (``RECIPE_DEFAULTS``). The run folder gets
+Options left unset take the recipe's defaults (:func:`recipe_defaults`). The run folder gets
 ``metrics.csv``, ``curves.png``, ``last.pt`` and ``best.pt`` (plus ``float/``, ``final.pt``
 and ``recipe.json`` for the recipe); the checkpoints load with
 ``QuantResNet.from_checkpoint`` and ``alveoflow export --checkpoint``. A folder that already
@@ -33,15 +33,19 @@ FASHION_MNIST = "fashion-mnist"
 RESUME_RUN = "run"
 """``--resume`` without a path: continue the run in ``--out``."""
 
-RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "qat": dict(
-        optimizer="sgd", lr=0.1, weight_decay=5e-4, stats_batch_size=0, alpha=0.5, temperature=4.0
-    ),
-    "float-then-qat": dict(
-        optimizer="adamw", lr=2e-3, weight_decay=0.0, stats_batch_size=8, alpha=0.5, temperature=2.0
-    ),
-}
-"""Values of the options left unset, per recipe."""
+QAT_DEFAULTS: dict[str, Any] = dict(
+    optimizer="sgd", lr=0.1, weight_decay=5e-4, stats_batch_size=0, alpha=0.5, temperature=4.0
+)
+
+
+def recipe_defaults(recipe: str) -> dict[str, Any]:
+    """Values of the options left unset, per recipe (float-then-qat: ``recipe.QAT_DEFAULTS``)."""
+    if recipe == "qat":
+        return QAT_DEFAULTS
+    from alveoflow.train.recipe import QAT_DEFAULTS as RECIPE
+
+    names = {"alpha": "distill_alpha", "temperature": "distill_temperature"}
+    return {key: RECIPE[names.get(key, key)] for key in QAT_DEFAULTS}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -248,7 +252,7 @@ def _limit(data: Dataset, count: int | None) -> Dataset:
 def option(args: argparse.Namespace, name: str) -> Any:
     """``args.<name>``, or the recipe's default when the option was left unset."""
     value = getattr(args, name)
-    return RECIPE_DEFAULTS[args.recipe][name] if value is None else value
+    return recipe_defaults(args.recipe)[name] if value is None else value
 
 
 def training_config(args: argparse.Namespace) -> Any:
@@ -302,13 +306,15 @@ def recipe_config(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from alveoflow.train.distributed import dist_from_env
     from alveoflow.train.rundir import prepare_run_dir
 
     config = training_config(args)  # validate options before loading anything
     recipe = recipe_config(args) if args.recipe == "float-then-qat" else None
     if args.resume is not None and args.force:
         raise ConfigError("--resume and --force contradict each other; give one")
-    prepare_run_dir(args.out, resume=args.resume is not None, overwrite=args.force)
+    if dist_from_env().is_main:  # under torchrun, rank 0 owns the run folder
+        prepare_run_dir(args.out, resume=args.resume is not None, overwrite=args.force)
     torch.manual_seed(args.seed)
     model = build_student(args)
     train_data, val_data = load_data(args.data, model, augment=not args.no_augment)
@@ -324,7 +330,15 @@ def _run_qat(args: argparse.Namespace, model: Any, train_data, val_data, config)
     from alveoflow.train.teacher import load_teacher
 
     teacher = load_teacher(args.teacher, model) if args.teacher else None
-    result = train(model, train_data, val_data, config, teacher=teacher, check_run_dir=False)
+    result = train(
+        model,
+        train_data,
+        val_data,
+        config,
+        teacher=teacher,
+        extra_state={"recipe": {"recipe": "qat"}, "teacher": args.teacher},
+        check_run_dir=False,
+    )
     final = result.final
     print(
         f"trained {len(result.history)} epoch(s): val acc {final.get('val_acc', float('nan')):.4f}"

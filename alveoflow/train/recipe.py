@@ -53,6 +53,18 @@ from alveoflow.train.teacher import float_twin_from_checkpoint, load_teacher
 log = logging.getLogger(__name__)
 
 RECIPES = ("qat", "float-then-qat")
+QAT_DEFAULTS: dict[str, Any] = dict(
+    optimizer="adamw",
+    lr=2e-3,
+    weight_decay=0.0,
+    stats_batch_size=8,
+    distill_alpha=0.5,
+    distill_temperature=2.0,
+)
+"""TrainConfig values of the recipe's QAT phase (the CLI, examples and benchmark use them):
+AdamW without weight decay (decay would pull the latent 1-bit weights towards zero, where
+their signs flip at random), a peak learning rate a fifth of the naive QAT's because the
+model starts from trained weights, soft targets at temperature 2 weighted like the labels."""
 
 
 @dataclass(frozen=True)
@@ -126,13 +138,13 @@ def _float_phase(
     cfg: TrainConfig,
     recipe: RecipeConfig,
     resume: bool,
-) -> tuple[FloatResNet, float]:
+) -> tuple[nn.Module, float]:
     """Train (or resume, or load) the float twin; returns it and its val accuracy."""
     if recipe.float_checkpoint:
-        twin = load_teacher(recipe.float_checkpoint, student)
-        if not isinstance(twin, FloatResNet):
+        loaded = load_teacher(recipe.float_checkpoint, student)
+        if not isinstance(getattr(loaded, "teacher", loaded), FloatResNet):
             raise ConfigError(f"{recipe.float_checkpoint} is not a float model")
-        return twin, float("nan")
+        return loaded, float("nan")
     last = Path(cfg.out_dir) / "last.pt" if cfg.out_dir else None
     if last is not None and resume and _finished(last, cfg.epochs):
         state = ckpt.load_checkpoint(last)
@@ -201,7 +213,7 @@ def run_recipe(
     last = out / "last.pt" if out is not None else None
     resume_qat = last is not None and resume and last.is_file()
     if not resume_qat:
-        init_from_float(student, twin)
+        init_from_float(student, getattr(twin, "teacher", twin))  # unwrap an input adapter
     teacher = load_teacher(recipe.teacher, student) if recipe.teacher else twin
     extra = {"recipe": recipe.to_dict(), "phase": "qat"}
     result = train(
