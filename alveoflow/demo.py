@@ -1,7 +1,10 @@
 """The main job (``make demo``): the whole mission on real data, in about ten minutes on 2 cores.
 
 1. Train the small w1a2r4 quantised ResNet (``resnet_small_28``) on Fashion-MNIST (the Debian
-   package ``dataset-fashion-mnist``, offline) with quantisation-aware training.
+   package ``dataset-fashion-mnist``, offline) with the ``float-then-qat`` recipe
+   (``alveoflow.train.recipe``: one epoch of its float twin, then one epoch of
+   quantisation-aware training initialised from and distilled from it, then BatchNorm
+   re-estimation); ``--recipe qat`` trains the quantised model directly (one epoch, faster).
 2. ``model.to_alveo()``: export to QONNX, compile to the integer dataflow graph, plan it.
 3. Run the whole test set through the generated C++ (``cppsim``) and through an emulated card
    (the PYNQ host path with buffers, banks and kernel calls), and count the images whose
@@ -65,7 +68,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    parser.add_argument("--epochs", type=int, default=1, help="training epochs")
+    parser.add_argument("--epochs", type=int, default=1, help="training epochs (per phase)")
+    parser.add_argument(
+        "--recipe",
+        choices=("float-then-qat", "qat"),
+        default="float-then-qat",
+        help="float-then-qat: float twin, then distilled QAT (see docs/training.md); "
+        "qat: quantisation-aware training only",
+    )
     parser.add_argument(
         "--checkpoint", type=Path, default=None, help="skip training: load this checkpoint"
     )
@@ -87,34 +97,44 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def train_small(args: argparse.Namespace, run_dir: Path) -> tuple[Any, Any]:
-    """Train ``resnet_small_28`` with the recipe of ``examples/train.py`` (or load
-    ``--checkpoint``); returns (model in eval mode, test data set)."""
+    """Train ``resnet_small_28`` with ``args.recipe`` (or load ``--checkpoint``); returns
+    (model in eval mode, test data set). The run folder is the demo's own: it is replaced."""
     from torch.utils.data import Subset
 
     from alveoflow.data import fashion_mnist_datasets
     from alveoflow.qnn import QuantResNet, build_model
     from alveoflow.train import TrainConfig, train
+    from alveoflow.train.recipe import QAT_DEFAULTS, RecipeConfig, run_recipe
 
-    torch.manual_seed(0)
-    model = build_model("resnet_small_28")
     train_data, test_data = fashion_mnist_datasets(args.data_root, augment=False, scale=1.0)
     if args.quick:
         train_data = Subset(train_data, range(2000))
         test_data = Subset(test_data, range(500))
-    config = TrainConfig(
+    if args.checkpoint is not None:
+        return QuantResNet.from_checkpoint(args.checkpoint).eval(), test_data
+    torch.manual_seed(0)
+    common = dict(
         epochs=args.epochs,
         batch_size=128,
-        lr=0.01,
-        optimizer="adamw",
-        weight_decay=0.0,
         threads=args.threads,
         out_dir=str(run_dir),
-        stats_batch_size=8,
+        overwrite=True,
     )
-    if args.checkpoint is not None:
-        model = QuantResNet.from_checkpoint(args.checkpoint)
-    else:
+    if args.recipe == "qat":  # the recipe of examples/train.py
+        model = build_model("resnet_small_28")
+        config = TrainConfig(
+            lr=0.01, optimizer="adamw", weight_decay=0.0, stats_batch_size=8, **common
+        )
         train(model, train_data, test_data, config)
+        return model.eval(), test_data
+    model = build_model("resnet_small_28", scale_init="mse")
+    config = TrainConfig(**QAT_DEFAULTS, **common)
+    result = run_recipe(model, train_data, test_data, train_data, config, RecipeConfig())
+    print(
+        f"   float twin: {result.float_val_acc:.2%}; w1a2r4 after QAT "
+        f"{result.qat.final['val_acc']:.2%}, after BatchNorm re-estimation "
+        f"{result.final_val_acc:.2%}"
+    )
     return model.eval(), test_data
 
 

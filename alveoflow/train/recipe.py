@@ -199,10 +199,10 @@ def run_recipe(
 
     ``bn_data`` is the training set without augmentation (for the BatchNorm re-estimation);
     ``qat.out_dir`` is the run folder (None: nothing written, no resume)."""
-    config = getattr(student, "config", None)
-    if getattr(config, "scale_init", recipe.scale_init) != recipe.scale_init:
+    built_with = getattr(getattr(student, "config", None), "scale_init", recipe.scale_init)
+    if built_with != recipe.scale_init:
         raise ConfigError(
-            f"the student was built with scale_init={config.scale_init!r}; the recipe "
+            f"the student was built with scale_init={built_with!r}; the recipe "
             f"asks for {recipe.scale_init!r}"
         )
     out = Path(qat.out_dir) if qat.out_dir else None

@@ -31,6 +31,8 @@ from alveoflow.qnn.torchvision_keys import from_torchvision, is_torchvision_resn
 class PixelInput(nn.Module):
     """Maps a normalised-float student input back to 0..255 pixels for a pixel teacher."""
 
+    mean: torch.Tensor
+
     def __init__(self, config: ResNetConfig, teacher: nn.Module) -> None:
         super().__init__()
         self.teacher = teacher
