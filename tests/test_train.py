@@ -269,3 +269,13 @@ def test_mixed_precision_on_gpu(tmp_path, amp_dtype):
     )
     assert result.final["val_acc"] > 0.9
     assert result.last_checkpoint is not None and result.last_checkpoint.exists()
+
+
+def test_throughput_is_logged_per_device(tmp_path, caplog):
+    torch.manual_seed(0)
+    with caplog.at_level("INFO", logger="alveoflow.train.loop"):
+        result = train(TinyQuantNet(), separable(64), None, config(tmp_path, epochs=1, log_every=2))
+    assert result.history[0]["images_per_s"] > 0
+    step_lines = [r.message for r in caplog.records if " step " in r.message]
+    assert len(step_lines) == 2 and all("images/s per device" in m for m in step_lines)
+    assert read_csv(tmp_path / "metrics.csv")[0]["images_per_s"] > 0
