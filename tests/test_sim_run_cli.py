@@ -118,3 +118,17 @@ def test_sim_backend_rejects_bad_manifest(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(data))
     with pytest.raises(ConfigError, match="dtype"):
         SimBackend(folder)
+
+
+def test_run_round_input_rounds_float_pixels(pixel_build, tmp_path, capsys):
+    graph, build = pixel_build
+    x = np.random.default_rng(3).integers(0, 256, (2, 3, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "off.npy", x + 0.25)  # NCHW pixels like the model takes, off the grid
+    args = ["run", str(build), "--input", str(tmp_path / "off.npy"), "--output"]
+    assert main(args + [str(tmp_path / "y.npy")]) == 2
+    assert "whole numbers in 0..255" in capsys.readouterr().err
+    assert main(args + [str(tmp_path / "y.npy"), "--round-input"]) == 0
+    codes = x.astype(np.uint8).transpose(0, 2, 3, 1)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "y.npy"), run_graph(graph, {"input": codes})["logits"]
+    )
