@@ -85,10 +85,10 @@ def test_bad_input_files(build, tmp_path, capsys, name, message):
 @pytest.mark.parametrize(
     "output, message",
     [
-        ("/proc/version/y.npy", "cannot create its folder"),
+        ("/proc/version/y.npy", "/proc/version is a file, not a folder"),
         ("/proc/y.npy", "cannot write in /proc"),
         ("{tmp}", "is a folder"),
-        ("{tmp}/a_file/y.npy", "cannot create its folder"),
+        ("{tmp}/a_file/y.npy", "a_file is a file, not a folder"),
     ],
 )
 def test_unwritable_output_is_refused_before_inference(

@@ -55,6 +55,9 @@ def check_writable(path: Path, flag: str = "--output") -> None:
     where = f"{flag} {path}"
     if path.is_dir():
         raise ConfigError(f"{where} is a folder; give a file name")
+    above = next((p for p in path.parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise ConfigError(f"{where}: {above} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
