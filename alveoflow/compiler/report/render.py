@@ -210,8 +210,8 @@ def _off(estimate: float, measured: float) -> str:
     return f"{estimate / measured - 1:+.1%}" if measured else "-"
 
 
-def _synth_row(name: str, method: str, yos: dict[str, float], est: dict[str, float]) -> str:
-    cells = [name, method, *(_num(yos[k], k) for k in SYNTH_KEYS)]
+def _synth_row(name: str, yos: dict[str, float], est: dict[str, float]) -> str:
+    cells = [name, *(_num(yos[k], k) for k in SYNTH_KEYS)]
     cells += [_num(est.get(k, 0.0), k) for k in KEYS]
     cells += [_off(est.get("lut", 0.0), yos["lut"]), _off(est.get("ff", 0.0), yos["ff"])]
     return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
@@ -237,25 +237,28 @@ def synth_section(root: Path) -> str:
         )
     est = synth["estimate"]
     head = (
-        "<tr><th>IP</th><th>from</th>"
+        "<tr><th>IP</th>"
         + "".join(f"<th>Yosys {k}</th>" for k in SYNTH_KEYS)
         + "".join(f"<th>est. {k}</th>" for k in KEYS)
         + "<th>LUT off</th><th>FF off</th></tr>"
     )
-    rows = [_synth_row(ip, synth["method"][ip], c, est[ip]) for ip, c in synth["ips"].items()]
+    rows = [_synth_row(ip, c, est[ip]) for ip, c in synth["ips"].items()]
     ip_yos = {k: sum(c[k] for c in synth["ips"].values()) for k in SYNTH_KEYS}
     ip_est = {k: sum(est[ip].get(k, 0.0) for ip in synth["ips"]) for k in KEYS}
-    rows.append(_synth_row("IPs total", "", ip_yos, ip_est))
-    rows.append(_synth_row("DMA ends*", "ops", synth["kernel"], est.get(KERNEL, {})))
+    rows.append(_synth_row("IPs total", ip_yos, ip_est))
+    rows.append(_synth_row("outside the IPs*", synth["kernel"], est.get(KERNEL, {})))
+    how = {
+        "rtl": "each IP's generated module synthesised whole",
+        "ops": "each IP as the sum of its ops, FIFOs and converters synthesised out of context",
+    }[synth["method"]]
     missing = synth.get("missing") or []
     gaps = f"<p>Not synthesised (no RTL module): {html.escape('; '.join(missing))}</p>"
     return f"""<h2>Yosys synthesis (per IP) next to the estimate</h2>
 <p>{html.escape(synth["tool"])}: <code>{html.escape(synth["flow"])}</code>. These are Yosys'
 counts (LUT functions, CARRY8 sites); Vivado's will differ, by an amount nobody knows until
-someone runs Vivado on the same RTL. "from": <i>rtl</i> = the IP's generated top
-synthesised whole, <i>ops</i> = the sum of its ops, FIFOs and converters synthesised out of
-context. Off = estimate / Yosys - 1. *DMA ends: Yosys synthesises the RTL library's
-AXI-Stream ends; the estimate prices AXI4 memory-mapped masters: not the same hardware.</p>
+someone runs Vivado on the same RTL. Per IP: {html.escape(how)}. Off = estimate / Yosys - 1.
+*Outside the IPs: {html.escape(synth["kernel_is"])}; the DMA ends are AXI-Stream boundaries in
+the RTL, while the estimate prices AXI4 memory-mapped masters: not the same hardware.</p>
 <table>{head}{"".join(rows)}</table>{gaps if missing else ""}
 """
 

@@ -1,25 +1,30 @@
 """``synth_build(build_dir)``: Yosys figures per IP of a build, written to ``synth/synth.json``.
 
-Two ways to an IP's figures, chosen per IP:
+Per IP, one of two ways (``method``):
 
-- ``rtl``: the build has RTL sources (``BUILD/rtl/*.sv``, from ``--hw rtl`` code generation)
-  defining the IP's top module (``IP.top``, ``af_<ip>``): Yosys synthesises that module
-  (flattened, its ``$readmemh`` paths relative to ``rtl/``, which is copied to a scratch
-  folder first).
-- ``ops``: otherwise the sum of the out-of-context syntheses of its parts
-  (``parts.design_parts``: every op with the design's choices, every FIFO and converter),
-  each op configuration synthesised once (``parts.config_key``).
+- ``rtl`` (the build has generated RTL, ``rtl/rtl.json``): each IP's module synthesised
+  whole, and the network top with its IPs as black boxes (``rtl.rtl_jobs``), whose figures
+  (the FIFOs and converters on streams between IPs, the DMA ends) are ``kernel``;
+- ``ops`` (a build without RTL): the sum of the out-of-context syntheses of the IP's parts
+  (``parts.design_parts``: its ops, the FIFOs and converters of the streams it reads), each
+  configuration once; ``kernel`` is the DMA ends.
+
+And out of context per op configuration (``ops``: each node's Yosys figures beside its
+estimate; ``per_op=False`` skips them where the IPs come from RTL). Runs are parallel and
+cached, and by default each distinct dot product is synthesised once (``runner.KEEP``;
+``flat=True`` flattens everything, as the calibration sweeps do).
 
 ``synth.json`` (a tool output in its own folder, not a build file: not in the manifest,
 written atomically)::
 
     {"tool": "Yosys 0.23 ...", "flow": "synth_xilinx -family xcup ...", "counting": "...",
-     "ips": {ip: {lut, ff, carry, bram36, uram, dsp}}, "kernel": {...DMA ends...},
-     "total": {...ips + kernel...}, "method": {ip: "rtl" | "ops"},
+     "ips": {ip: {lut, ff, carry, bram36, uram, dsp}}, "kernel": {...}, "kernel_is": "...",
+     "total": {...ips + kernel...}, "method": "rtl" | "ops",
      "estimate": {ip: {lut, ff, bram36, uram, dsp}, "kernel": {...}} (the same design priced
-     by ``estimate_design``), "parts": {ip: [{name, kind, config}]},
-     "configs": {key: {label, module, seconds, cached, nodes, ...counts}},
-     "missing": [nodes without an RTL module], "design": {file: sha256}, "seconds", "jobs"}
+     by ``estimate_design`` and split as the figures are),
+     "ops": {node: {ip, config, label, ...Yosys counts, "estimate": {...}}},
+     "seconds_per_ip": {ip: Yosys seconds}, "missing": [nodes without an RTL module],
+     "design": {file: sha256 of the build file it was made from}, "seconds", "jobs", "exact"}
 
 The figures are Yosys' (``hw.rtl.yosys``' counting), not Vivado's; how far Vivado's differ is
 unknown until someone runs it on the same RTL.
@@ -29,121 +34,116 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from alveoflow.compiler.estimate.model import estimate_design
+from alveoflow.compiler.estimate.model import GraphEstimate, estimate_design
 from alveoflow.compiler.estimate.resources import Cost
 from alveoflow.compiler.physical import Design
 from alveoflow.compiler.synth.design import design_of_build
 from alveoflow.compiler.synth.parts import Part, config_key, design_parts
-from alveoflow.compiler.synth.runner import Measured, synth_configs, synth_sources
+from alveoflow.compiler.synth.rtl import LINKS, rtl_jobs
+from alveoflow.compiler.synth.runner import (
+    KEEP,
+    Counts,
+    Job,
+    Measured,
+    flow,
+    instance_job,
+    run_jobs,
+)
 from alveoflow.hw.rtl import tools, yosys
 
 SYNTH_DIR = "synth"
 SYNTH_JSON = "synth.json"
-KERNEL = "kernel"  # the DMA ends: in no IP
+KERNEL = "kernel"  # what is in no IP
 DESIGN_FILES = ("graph.json", "folding_plan.json", "report.json")
+KERNEL_IS = {
+    "rtl": "the network top without its IPs: FIFOs and converters between IPs, DMA ends",
+    "ops": "the DMA ends",
+}
 NOTE = (
     "Yosys' counts (LUT functions, FFs, CARRY8 sites, BRAM36, URAM, DSP48E2), not Vivado's; "
     "how far Vivado's differ is unknown until someone runs Vivado on the same RTL."
 )
-_MODULE = re.compile(r"^\s*module\s+(\w+)", re.MULTILINE)
 
 
-def _zero() -> dict[str, float]:
+def _zero() -> Counts:
     return dict.fromkeys(yosys.KEYS, 0.0)
 
 
-def _add(into: dict[str, float], counts: Mapping[str, float]) -> None:
+def _add(into: Counts, counts: Mapping[str, float]) -> None:
     for k in yosys.KEYS:
         into[k] += counts[k]
 
 
-def rtl_tops(build_dir: Path) -> dict[str, Path]:
-    """Module name -> file of every module the build's generated RTL defines."""
-    folder = build_dir / "rtl"
-    if not folder.is_dir():
-        return {}
-    tops: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.sv")):
-        for name in _MODULE.findall(path.read_text()):
-            tops[name] = path
-    return tops
+def _rounded(cost: Cost) -> dict[str, float]:
+    return {k: round(v, 1) for k, v in cost.as_dict().items()}
 
 
-def _estimate_per_ip(design: Design) -> dict[str, dict[str, float]]:
-    """The estimate of each IP: its nodes with the FIFOs and converters they read; what
-    belongs to no IP (the DMA engines) under ``kernel``."""
+def estimate_split(design: Design, est: GraphEstimate, method: str) -> dict[str, dict]:
+    """The estimate of each IP, split as the Yosys figures are: its nodes, the FIFOs and
+    converters it holds (``rtl``: those of streams inside it and the converters it owns;
+    ``ops``: every stream it reads); the rest under ``kernel``."""
     owner = {n: ip.name for ip in design.ips for n in ip.nodes}
+    streams = {f"{s.tensor}->{s.dst}": s for s in design.streams}
     sums: dict[str, Cost] = {ip.name: Cost() for ip in design.ips}
     sums[KERNEL] = Cost()
-    for pieces in estimate_design(design).per_node().values():
-        for name, cost in pieces:
-            key = owner.get(name, KERNEL)
-            sums[key] = sums[key] + cost
-    return {k: {f: round(v, 1) for f, v in c.as_dict().items()} for k, c in sums.items()}
+    for n in est.nodes:
+        key = owner.get(n.name, KERNEL)
+        sums[key] = sums[key] + n.cost
+    for item in est.infra:
+        s = streams.get(item.label)
+        key = owner.get(item.node, KERNEL) if s is not None else KERNEL
+        if s is not None and method == "rtl":
+            inside = s.kind == "internal" if item.kind == "fifo" else s.dwc == "ip"
+            key = key if inside else KERNEL
+        sums[key] = sums[key] + item.cost
+    return {k: _rounded(c) for k, c in sums.items()}
 
 
-def _expected_sizes(design: Design, parts: list[Part], exact: bool) -> dict[str, float]:
-    """Configuration -> estimated LUTs of its op (Yosys' time grows with it)."""
-    luts = {n.name: n.cost.lut for n in estimate_design(design).nodes}
-    return {config_key(p.inst, exact): luts.get(p.name, 0.0) for p in parts}
+def _op_jobs(
+    parts: list[Part], work: Path, timeout: float, exact: bool, sizes: dict, keep: Sequence[str]
+) -> dict[str, Job]:
+    """Configuration -> its job (the first part of a configuration stands for the rest)."""
+    jobs: dict[str, Job] = {}
+    for p in parts:
+        key = config_key(p.inst, exact)
+        if key not in jobs:
+            jobs[key] = instance_job(key, p.inst, work, timeout, sizes.get(p.name, 0.0), keep)
+    return jobs
 
 
-def _ops_figures(
-    parts: list[Part], measured: Mapping[str, Measured], exact: bool
-) -> tuple[dict[str, dict[str, float]], dict[str, list[dict[str, str]]]]:
-    figures: dict[str, dict[str, float]] = {}
-    listing: dict[str, list[dict[str, str]]] = {}
+def _sum_parts(parts: list[Part], measured: Mapping[str, Measured]) -> dict[str, Counts]:
+    figures: dict[str, Counts] = {}
     for part in parts:
-        owner = part.ip or KERNEL
-        key = config_key(part.inst, exact)
-        _add(figures.setdefault(owner, _zero()), measured[key].counts)
-        listing.setdefault(owner, []).append({"name": part.name, "kind": part.kind, "config": key})
-    return figures, listing
+        _add(figures.setdefault(part.ip or KERNEL, _zero()), measured[part.name].counts)
+    return figures
 
 
-def _configs(
-    parts: list[Part], measured: Mapping[str, Measured], exact: bool
-) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for part in parts:
-        key = config_key(part.inst, exact)
-        if key not in out:
-            m = measured[key]
-            out[key] = {
-                "label": part.inst.label,
-                "module": part.inst.module,
-                **m.counts,
-                "seconds": round(m.seconds, 2),
-                "cached": m.cached,
-                "parts": [],
-            }
-        out[key]["parts"].append(part.name)
-    return out
-
-
-def _rtl_figures(
-    build_dir: Path, design: Design, work: Path, exe: str, timeout: float
-) -> dict[str, tuple[dict[str, float], float]]:
-    """IP -> (Yosys figures, seconds) for every IP whose top the build's RTL defines."""
-    tops = rtl_tops(build_dir)
-    wanted = [ip for ip in design.ips if ip.top in tops]
-    if not wanted:
-        return {}
-    folder = work / "rtl"
-    shutil.copytree(build_dir / "rtl", folder)
-    sources = sorted(folder.glob("*.sv"))
-    out = {}
-    for ip in wanted:
-        m = synth_sources(ip.top, sources, folder, exe, timeout)
-        out[ip.name] = (m.counts, m.seconds)
+def _ops_section(
+    parts: list[Part], measured: Mapping[str, Measured], est: GraphEstimate, exact: bool
+) -> dict[str, Any]:
+    costs = {n.name: n.cost for n in est.nodes}
+    out: dict[str, Any] = {}
+    for p in parts:
+        if p.kind != "op":
+            continue
+        key = config_key(p.inst, exact)
+        m = measured[p.name]
+        out[p.name] = {
+            "ip": p.ip,
+            "config": key,
+            "label": p.inst.label,
+            **m.counts,
+            "seconds": round(m.seconds, 2),
+            "cached": m.cached,
+            "estimate": _rounded(costs.get(p.name, Cost())),
+        }
     return out
 
 
@@ -154,29 +154,43 @@ def synth_build(
     use_cache: bool = True,
     timeout: float = 3600.0,
     progress: bool = True,
+    per_op: bool = True,
+    flat: bool = False,
 ) -> dict[str, Any]:
     """Synthesise the design of ``build_dir`` with Yosys and write ``synth/synth.json``
-    (see the module docstring); returns its contents."""
+    (see the module docstring); returns its contents. ``flat`` flattens the dot products too
+    (``runner.KEEP``: by default each distinct one is synthesised once)."""
     root = Path(build_dir)
+    keep: tuple[str, ...] = () if flat else KEEP
     exe = tools.require_tool("yosys")
     design, manifest = design_of_build(root)
     start = time.perf_counter()
     jobs = jobs or os.cpu_count() or 1
+    est = estimate_design(design)
     (root / SYNTH_DIR).mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=root / SYNTH_DIR))
-    rtl = _rtl_figures(root, design, work, exe, timeout)
+    method = "ops"
+    ip_sizes = {k: v["lut"] for k, v in estimate_split(design, est, "rtl").items()}
+    rtl = rtl_jobs(manifest, work, timeout, ip_sizes, keep)
     parts, missing = design_parts(design)
-    parts = [p for p in parts if p.ip not in rtl]
-    instances = {config_key(p.inst, exact): p.inst for p in parts}
-    order = _expected_sizes(design, parts, exact)
-    measured = synth_configs(instances, work, jobs, use_cache, timeout, order, progress)
+    node_sizes = {n.name: n.cost.lut for n in est.nodes}
+    if rtl is not None:
+        method = "rtl"
+        parts = [p for p in parts if p.kind == "op"] if per_op else []
+    op_jobs = _op_jobs(parts, work, timeout, exact, node_sizes, keep)
+    done = run_jobs([*(rtl or {}).values(), *op_jobs.values()], jobs, use_cache, progress)
     shutil.rmtree(work, ignore_errors=True)  # kept on failure: the failed run's log is there
-    figures, listing = _ops_figures(parts, measured, exact)
-    for ip, (counts, _) in rtl.items():
-        figures[ip] = dict(counts)
-    result = _result(design, figures, listing, rtl, missing, exe)
-    result["configs"] = _configs(parts, measured, exact)
-    result["design"] = {rel: manifest.files[rel] for rel in DESIGN_FILES}
+    by_part = {p.name: done[op_jobs[config_key(p.inst, exact)].key] for p in parts}
+    if rtl is not None:
+        figures = {name: dict(done[job.key].counts) for name, job in rtl.items()}
+        figures[KERNEL] = figures.pop(LINKS)
+        seconds = {name: round(done[job.key].seconds, 1) for name, job in rtl.items()}
+    else:
+        figures = _sum_parts(parts, by_part)
+        seconds = {}
+    result = _result(design, figures, method, estimate_split(design, est, method), exe, keep)
+    result.update(ops=_ops_section(parts, by_part, est, exact), missing=missing)
+    result.update(seconds_per_ip=seconds, design={r: manifest.files[r] for r in DESIGN_FILES})
     result.update(seconds=round(time.perf_counter() - start, 1), jobs=jobs, exact=exact)
     write_json(root / SYNTH_DIR / SYNTH_JSON, result)
     return result
@@ -184,11 +198,11 @@ def synth_build(
 
 def _result(
     design: Design,
-    figures: dict[str, dict[str, float]],
-    listing: dict[str, list[dict[str, str]]],
-    rtl: Mapping[str, tuple[dict[str, float], float]],
-    missing: list[str],
+    figures: dict[str, Counts],
+    method: str,
+    estimate: dict[str, dict],
     exe: str,
+    keep: Sequence[str],
 ) -> dict[str, Any]:
     ips = {ip.name: figures.get(ip.name, _zero()) for ip in design.ips}
     kernel = figures.get(KERNEL, _zero())
@@ -197,15 +211,14 @@ def _result(
         _add(total, counts)
     return {
         "tool": tools.tool_version(exe),
-        "flow": yosys.SYNTH,
+        "flow": flow(keep).replace("\n", "; "),
         "counting": "alveoflow.hw.rtl.yosys: " + NOTE,
+        "method": method,
         "ips": ips,
         "kernel": kernel,
+        "kernel_is": KERNEL_IS[method],
         "total": total,
-        "method": {ip: "rtl" if ip in rtl else "ops" for ip in ips},
-        "estimate": _estimate_per_ip(design),
-        "parts": listing,
-        "missing": missing,
+        "estimate": estimate,
     }
 
 

@@ -1,13 +1,14 @@
-"""What Yosys synthesises for a design: every op, FIFO and converter as an RTL instance.
+"""What Yosys synthesises for a design out of context: every op, FIFO and converter.
 
 ``design_parts(design) -> (parts, missing)``: for each IP of the design, its nodes as
 ``hw.rtl`` instances with the design's choices (lane arithmetic, weight memory, window order
-and MMV), the FIFO of every stream it reads (``af_fifo`` in the memory
-``policy.fifo_memory`` picks, at the stream's depth) and the width converter on it
-(``af_dwc``); the DMA ends (``af_dma_in``, ``af_dma_out``) belong to no IP (``ip = ""``).
-A FIFO or converter belongs to the IP of the node it feeds (the producer's for a card
-output), as in the estimate. Nodes without hardware (``Flatten``, host ops) are skipped;
-nodes the RTL library has no module for are listed in ``missing``.
+and MMV), the FIFO of every stream it reads (``af_fifo`` at the stream's depth) and the
+width converter on it; the DMA ends (``af_dma_in``, ``af_dma_out``) belong to no IP
+(``ip = ""``). FIFOs and converters are built as the RTL generator builds them
+(``codegen.rtl.ipgen.fifo_style``, ``converter``). A FIFO or converter belongs to the IP of
+the node it feeds (the producer's for a card output), as in the estimate. Nodes without
+hardware (``Flatten``, host ops) are skipped; nodes the RTL library has no module for are
+listed in ``missing``.
 
 ``config_key(inst, exact)``: one op configuration. Two instances with the same module,
 parameters and ports are one configuration; the contents of their ``$readmemh`` files count
@@ -21,17 +22,17 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from alveoflow.compiler.codegen.rtl.ipgen import converter, fifo_style
 from alveoflow.compiler.ir import Node, hw
 from alveoflow.compiler.physical import DMA, Design
 from alveoflow.compiler.physical.design import Stream
-from alveoflow.compiler.physical.policy import fifo_memory, reader, window_mmv, window_simd
+from alveoflow.compiler.physical.policy import reader, window_mmv, window_simd
 from alveoflow.errors import AlveoflowError
 from alveoflow.hw.rtl import ops
 from alveoflow.hw.rtl.instance import Instance
 
 WMEM = {"lut": "distributed", "bram": "block", "uram": "ultra", "external": "stream"}
 MAC = {"lut": "lut", "masked_sum": "masked_sum", "dsp": "dsp", "dsp_packed2": "dsp"}
-FIFO_STYLE = {"registers": "srl", "lutram": "srl", "bram": "block", "uram": "ultra"}
 DEPTHWISE_READERS = (hw.VVAU, hw.StreamingMaxPool, hw.SumPool)
 
 
@@ -91,12 +92,12 @@ def node_instance(design: Design, node: Node) -> Instance:
 
 
 def stream_parts(design: Design, stream: Stream, ip: str) -> list[Part]:
-    """The FIFO of ``stream`` (and its width converter) as parts of ``ip``."""
-    style = FIFO_STYLE[fifo_memory(stream.depth, stream.src_width)]
+    """The FIFO of ``stream`` (and its width converter) as parts of ``ip``, built as the RTL
+    generator builds them (``codegen.rtl.ipgen``)."""
+    style = fifo_style(stream.depth, stream.src_width)
     parts = [Part(stream.name, "fifo", ip, ops.fifo(stream.src_width, stream.depth, style))]
-    if stream.converts:
-        dwc = ops.dwc(stream.src_width, stream.dst_width)
-        parts.append(Part(stream.name, "dwc", ip, dwc))
+    if stream.converts and stream.dst != DMA:
+        parts.append(Part(stream.name, "dwc", ip, converter(stream)))
     return parts
 
 
