@@ -16,8 +16,9 @@ Every backend registers a factory ``(build, options) -> Backend`` under its name
 generated C++ compiled with g++), ``xrt`` (a card through XRT's own Python bindings,
 ``pyxrt``), ``alveo`` (a card through PYNQ), ``emulated`` and ``emulated-xrt`` (the PYNQ and
 the XRT host code given an emulated card, whose kernel is the reference or, with
-``kernel="cppsim"``, the generated C++). ``rtlsim`` is a known name whose backend may not be
-installed: it is refused with a clear error until registered.
+``kernel="cppsim"``, the generated C++), ``rtlsim`` (the generated RTL under Verilator,
+``backends/rtlsim``). A name in ``KNOWN_LATER`` whose backend is not registered is refused
+with a clear error.
 
 ``auto`` picks a card only when the build was linked into an xclbin and a card is present:
 ``xrt`` when ``pyxrt`` imports and sees one, else ``alveo`` when PYNQ sees one, else ``sim``;
@@ -99,6 +100,12 @@ def _cppsim(build: Build, opts: BackendOptions) -> Backend:
     return module.CppSimBackend(build.dir, build.plan.card_graph, **opts.extra)  # type: ignore[no-any-return]
 
 
+def _rtlsim(build: Build, opts: BackendOptions) -> Backend:
+    from alveoflow.runtime.backends.rtlsim.backend import RtlSimBackend
+
+    return RtlSimBackend(build.dir, build.plan.card_graph, **opts.extra)
+
+
 def _alveo(build: Build, opts: BackendOptions) -> Backend:
     from alveoflow.runtime.backends.alveo.host import AlveoBackend
 
@@ -141,6 +148,7 @@ def _emulated_xrt(build: Build, opts: BackendOptions) -> Backend:
 for _name, _factory in (
     ("sim", _sim),
     ("cppsim", _cppsim),
+    ("rtlsim", _rtlsim),
     ("xrt", _xrt),
     ("alveo", _alveo),
     ("emulated", _emulated),

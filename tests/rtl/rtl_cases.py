@@ -51,12 +51,15 @@ def check(
     inputs: Sequence[np.ndarray],
     want: Sequence[np.ndarray],
     pressures: Sequence[tuple[int, float, float]] = PRESSURES,
+    defines: tuple[str, ...] = (),
 ) -> list[Run]:
     """Simulate ``unit`` under each back-pressure setting; every output must equal ``want``."""
     runs = []
     shapes = [w.shape for w in want]
     for seed, p_in, p_out in pressures:
-        got, run = simulate(unit, inputs, shapes, seed=seed, p_in=p_in, p_out=p_out)
+        got, run = simulate(
+            unit, inputs, shapes, seed=seed, p_in=p_in, p_out=p_out, defines=defines
+        )
         for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g, w, err_msg=f"seed={seed} p_in={p_in} p_out={p_out}")
         assert run.stats["surplus"] == 0, "the unit sent more words than the op produces"

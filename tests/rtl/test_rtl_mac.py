@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from rtl_cases import check, codes, reference, sorted_thresholds
+from rtl_cases import PRESSURES, check, codes, reference, sorted_thresholds
 
 from alveoflow.compiler.ir import QType, hw
 from alveoflow.compiler.semantics import accumulator_bound
@@ -69,6 +69,18 @@ def test_mvau(name):
     assert runs[0].cycles <= steps + 12  # one fold step per cycle at full speed
 
 
+@pytest.mark.parametrize("name", sorted(MVAU_CASES))
+def test_mvau_fast_simulation_datapath(name):
+    """``AF_FAST_DOT`` (the whole-network rtlsim models): af_dots_fast in place of the
+    structural dot products gives the same outputs in the same cycles."""
+    op, weights, x, idt, mac, wmem = _mvau_case(name, seed=5)
+    (want,) = reference(op, [x], [idt], weights)
+    unit = ops.mvau(op, weights, mac=mac, wmem=wmem)
+    (slow,) = check(unit, [x], [want], pressures=PRESSURES[:1])
+    (fast,) = check(unit, [x], [want], pressures=PRESSURES[:1], defines=("AF_FAST_DOT",))
+    assert fast.cycles == slow.cycles
+
+
 def test_mvau_new_weights_reuse_the_build_and_a_corrupt_weight_is_caught():
     op, weights, x, idt, mac, wmem = _mvau_case("w1a2_masked_pe4_simd4_mmv2")
     (want,) = reference(op, [x], [idt], weights)
@@ -108,6 +120,7 @@ def test_vvau(name):
     (want,) = reference(op, [x], [idt], weights)
     runs = check(ops.vvau(op, weights, mac=mac), [x], [want])
     assert runs[0].cycles <= 6 * (ch // pe) * (k // simd) + 12
+    check(ops.vvau(op, weights, mac=mac), [x], [want], PRESSURES[:1], ("AF_FAST_DOT",))
 
 
 @pytest.mark.parametrize(
@@ -120,4 +133,6 @@ def test_thresholding(channels, pe, idt, odt, nt, pmem):
     op = hw.Thresholding(channels=channels, idt=idt, odt=odt, pe=pe, out_offset=0)
     x = codes(rng, idt, (2, 3, 3, channels))
     (want,) = reference(op, [x], [idt], {"thresholds": thr})
-    check(ops.thresholding(op, {"thresholds": thr}, pmem=pmem), [x], [want])
+    unit = ops.thresholding(op, {"thresholds": thr}, pmem=pmem)
+    check(unit, [x], [want])
+    check(unit, [x], [want], PRESSURES[:1], ("AF_FAST_DOT",))

@@ -3,8 +3,10 @@
 One cycle moves one stream word. The models (FINN's, checked against the reference design's
 published cycle counts in ``reference.py``):
 
-- MVAU: ``out_pixels * (mh / pe) * (mw / simd) / mmv``; weights from card memory
-  (``external_weights``) also need ``weight_bits / EXTERNAL_PORT_BITS`` cycles. An MVAU
+- MVAU: ``out_pixels * (mh / pe) * (mw / simd) / mmv``. Weights from card memory
+  (``external_weights``): ``out_pixels * mh * mw / policy.fc_lanes`` whatever the op's PE
+  and SIMD (one weight word per cycle, as the generated HLS and RTL do it: found by the RTL
+  simulation), and at least ``weight_bits / EXTERNAL_PORT_BITS``. An MVAU
   with MMV > 1 that is not fed by a sliding window gathers its MMV pixels from a stream of
   one pixel's ``simd`` elements per word, so it also needs ``out_pixels * mw / simd`` cycles
   (``policy.port_lanes``); with MMV > 1 its output stream carries one pixel's ``pe``
@@ -13,7 +15,9 @@ published cycle counts in ``reference.py``):
   one word per cycle).
 - VVAU: ``out_pixels * (channels / pe) * (kernel_elems / simd)``.
 - SlidingWindow: ``max(reads, writes / mmv)`` with reads ``in_pixels * channels / simd`` and
-  writes ``out_pixels * window * channels / simd``; ``mmv`` is its consumer's MMV (an MMV
+  writes ``out_pixels * window * channels / simd`` (``simd``: ``policy.window_simd``, the
+  VVAU's PE for a depthwise window, as the HLS and RTL generators build it: found by the RTL
+  simulation); ``mmv`` is its consumer's MMV (an MMV
   unit is fed by a generator that emits ``mmv`` windows per cycle; its input stream still
   brings one word of ``simd`` channels per cycle, so the reads are not divided: found by the
   RTL simulation). The HLS ``alveo::sliding_window_mmv`` emits one window word per cycle
@@ -32,6 +36,7 @@ where width converters go.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from alveoflow.compiler.ir import Graph, Node, hw
@@ -62,6 +67,8 @@ def op_cycles(
     by a sliding window (which supplies MMV pixels per word)."""
     if op.on_host or isinstance(op, hw.Flatten):
         return 0
+    if isinstance(op, hw.MVAU) and op.external_weights:
+        return external_cycles(op, out_shape)
     if isinstance(op, hw.MVAU):
         comp = pixels(out_shape) * (op.mh // op.pe) * (op.mw // op.simd)
         comp = math.ceil(comp / op.mmv)
@@ -69,9 +76,6 @@ def op_cycles(
             comp = max(comp, pixels(out_shape) * (op.mw // op.simd))
         if op.mmv > 1:  # the output leaves one pixel per word
             comp = max(comp, pixels(out_shape) * (op.mh // op.pe))
-        if op.external_weights:
-            bits = op.mh * op.mw * op.wdt.storage_bits()
-            comp = max(comp, math.ceil(bits / EXTERNAL_PORT_BITS))
         return comp
     if isinstance(op, hw.VVAU):
         return pixels(out_shape) * (op.channels // op.pe) * (op.kernel_elems // op.simd)
@@ -87,6 +91,15 @@ def op_cycles(
     if isinstance(op, hw.LabelSelect):
         return op.labels
     return _stream_op_cycles(op, in_shape, out_shape)
+
+
+def external_cycles(op: hw.MVAU, out_shape: tuple[int, ...]) -> int:
+    """The external-weights layer: one output row at a time, ``policy.fc_lanes`` weights
+    (one memory word) per cycle, whatever its own PE/SIMD (the HLS ``fc_external`` and the
+    RTL's streamed MVAU both work so), and no faster than the weights arrive."""
+    comp = pixels(out_shape) * op.mh * (op.mw // policy.fc_lanes(op))
+    bits = op.mh * op.mw * op.wdt.storage_bits()
+    return max(comp, math.ceil(bits / EXTERNAL_PORT_BITS))
 
 
 def _stream_op_cycles(op: hw.Op, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> int:
@@ -105,10 +118,15 @@ def _stream_op_cycles(op: hw.Op, in_shape: tuple[int, ...], out_shape: tuple[int
 
 
 def node_cycles(graph: Graph, node: Node) -> int:
-    """Cycles per frame of ``node`` in ``graph``."""
+    """Cycles per frame of ``node`` in ``graph`` (a sliding window at the channels per word
+    it really emits, ``policy.window_simd``: a depthwise window runs at its VVAU's PE)."""
     if node.op.on_host:
         return 0
     in_shape = graph.tensor(node.inputs[0]).shape
-    mmv = consumer_mmv(graph, node) if isinstance(node.op, hw.SlidingWindow) else 1
+    op = node.op
+    mmv = 1
+    if isinstance(op, hw.SlidingWindow):
+        mmv = consumer_mmv(graph, node)
+        op = dataclasses.replace(op, simd=policy.window_simd(graph, node))
     windowed = policy.window_feed(graph, node) is not None
-    return op_cycles(node.op, in_shape, node.outputs[0].shape, mmv, windowed)
+    return op_cycles(op, in_shape, node.outputs[0].shape, mmv, windowed)

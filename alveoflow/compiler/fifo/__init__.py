@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from alveoflow.compiler.fifo.model import OUT_DMA_DELAY, DataflowModel, fifo_depth
+from alveoflow.compiler.fifo.model import OUT_DMA_DELAY, DataflowModel, fifo_depth, join_slack
 from alveoflow.compiler.ir import Graph
 
 BATCHES = (1, 10, 100, 1000)
@@ -55,7 +55,9 @@ def size_fifos(
     frames = int(math.ceil(latency / ii)) + 2
     steady = model.forward(frames, pace=ii)
     depths = {
-        (e.tensor, e.consumer): fifo_depth(model.occupancy(steady, e, frames))
+        (e.tensor, e.consumer): fifo_depth(
+            model.occupancy(steady, e, frames) + join_slack(graph, graph.node(e.consumer), e.tensor)
+        )
         for e in model.edges()
         if e.producer != "@dma"
     }

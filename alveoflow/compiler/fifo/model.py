@@ -14,6 +14,12 @@ row duration when throttled by what feeds it (a row streams while its input stre
 a window's output row overlaps the arrival of its last input row, as pixels do. The input
 DMA delivers rows at one 512-bit word per cycle; every frame of a batch is queued at time 0.
 
+Rows are coarser than MMV pixel groups: an MVAU with MMV > 1 takes its pixels in groups of
+MMV and puts them out a group at a time, so on the other branch of a join it holds up to
+MMV - 1 pixels more than the row model sees; ``join_slack`` adds those pixels to the depth of
+each join input (found by the RTL simulation: a ResNet-50 bypass FIFO short by a few pixels
+deadlocked).
+
 FIFO sizing runs the same pass in steady state: several frames with the input paced at one
 frame per frame interval (what back-pressure from the bottleneck does to the DMA), so no
 FIFO fills just because its producer could run ahead. The occupancy of an edge is
@@ -219,3 +225,47 @@ def _delay(graph: Graph, node: Node, cycles: int) -> float:
 
 def fifo_depth(words: float) -> int:
     return max(2, int(math.ceil(words)) + FIFO_MARGIN)
+
+
+def join_slack(graph: Graph, consumer: Node, tensor: str) -> float:
+    """Words of ``tensor`` (an input of the join ``consumer``) to add to its depth: for each
+    MVAU with MMV > 1 on the join's other inputs, back to where they fork from this one, its
+    MMV - 1 pixels (counted at this tensor's resolution or finer), in this edge's words."""
+    if len(consumer.inputs) < 2:
+        return 0.0
+    mine = _ancestors(graph, tensor)
+    info = graph.tensor(tensor)
+    pixels_here = pixels(info.shape)
+    slack = 0.0
+    for node in _branch(graph, [t for t in consumer.inputs if t != tensor], mine):
+        if isinstance(node.op, hw.MVAU) and node.op.mmv > 1:
+            ratio = max(1.0, pixels_here / max(1, pixels(node.outputs[0].shape)))
+            slack += (node.op.mmv - 1) * ratio
+    producer = graph.producer(tensor)
+    lanes = 1 if producer is None else max(1, policy.port_lanes(graph, producer)[1][0])
+    return slack * info.shape[-1] / lanes
+
+
+def _ancestors(graph: Graph, tensor: str) -> set[str]:
+    """Every node ``tensor`` depends on."""
+    seen: set[str] = set()
+    todo = [tensor]
+    while todo:
+        node = graph.producer(todo.pop())
+        if node is not None and node.name not in seen:
+            seen.add(node.name)
+            todo.extend(node.inputs)
+    return seen
+
+
+def _branch(graph: Graph, tensors: list[str], stop: set[str]) -> list[Node]:
+    """The nodes ``tensors`` depend on that are not in ``stop`` (the branch back to the fork)."""
+    out: dict[str, Node] = {}
+    todo = list(tensors)
+    while todo:
+        node = graph.producer(todo.pop())
+        if node is None or node.name in stop or node.name in out:
+            continue
+        out[node.name] = node
+        todo.extend(node.inputs)
+    return list(out.values())

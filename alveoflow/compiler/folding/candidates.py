@@ -22,7 +22,7 @@ from alveoflow.compiler.estimate.cycles import EXTERNAL_PORT_BITS, pixels
 from alveoflow.compiler.estimate.ops import dwc_cost, mac_core_cost, weight_cost
 from alveoflow.compiler.estimate.resources import Cost
 from alveoflow.compiler.ir import Graph, Node, hw
-from alveoflow.compiler.physical.policy import lut_mac_styles
+from alveoflow.compiler.physical.policy import fc_lanes, lut_mac_styles
 
 MAX_MMV = 64
 MEM_OPTIONS = (("lut", 1), ("bram", 1), ("bram", 2), ("uram", 1), ("uram", 2))
@@ -61,14 +61,25 @@ class MacTable:
     costs: np.ndarray  # (n, options, 5)
     options: tuple[tuple[str, int, str], ...]  # (memory style, pack, mac style)
     min_mmv_for: tuple[int, int] = (0, 0)  # (window writes per frame at simd=C, reads)
+    depthwise_channels: int = 0  # > 0: a VVAU, whose window runs at SIMD = its PE
+
+    def feed(self) -> np.ndarray:
+        """Cycles per frame of the sliding window feeding each candidate (0 when none): MMV
+        windows per word but one input word per cycle; a depthwise window emits the VVAU's
+        PE channels per word."""
+        writes, reads = self.min_mmv_for
+        if not writes:
+            return np.zeros_like(self.cycles)
+        if self.depthwise_channels:
+            return max(writes, reads) * self.depthwise_channels / self.folds[:, 0]
+        return np.maximum(writes / self.folds[:, 2], reads)
 
     def pick(self, ii: float, prices: np.ndarray, mmv_floor: int = 1) -> Choice | None:
         """Cheapest candidate with cycles <= ii (and window feed met), or None."""
         ok = self.cycles <= ii
-        writes, reads = self.min_mmv_for
+        writes, _ = self.min_mmv_for
         if writes:
-            feed = np.maximum(writes / self.folds[:, 2], reads)  # reads: one word a cycle
-            ok &= feed <= ii
+            ok &= self.feed() <= ii
         ok &= self.folds[:, 2] >= mmv_floor
         if not ok.any():
             return None
@@ -128,6 +139,8 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
                 cores = [vec(mac_core_cost(op, nth, pe, simd, mmv, m)) + dwc for m in macs]
                 folds.append((pe, simd, mmv))
                 comp = math.ceil(pix * (rows // pe) * (cols // simd) / mmv)
+                if external and isinstance(op, hw.MVAU):  # one weight word a cycle, any folding
+                    comp = pix * rows * (cols // fc_lanes(op))
                 if mmv > 1 and not swg:  # MMV pixels gathered from a one-pixel stream
                     comp = max(comp, pix * (cols // simd))
                 if mmv > 1:  # ... and put back one pixel per output word
@@ -141,6 +154,7 @@ def mac_table(graph: Graph, node: Node, fixed: dict[str, Any] | None = None) -> 
         np.array(costs, dtype=np.float64),
         options,
         _window_feed(graph, node),
+        int(op.channels) if isinstance(op, hw.VVAU) else 0,
     )
 
 

@@ -362,10 +362,7 @@ class _Search:
 
 
 def _feed(table: MacTable) -> np.ndarray:
-    writes, reads = table.min_mmv_for
-    if not writes:
-        return np.zeros_like(table.cycles)
-    return np.maximum(writes, reads) / table.folds[:, 2]
+    return table.feed()
 
 
 def _refold(node: Node, fields: Mapping[str, int]) -> Node:

@@ -8,7 +8,8 @@
 // advances only when `en` is high. Pipeline (every register moves only with en):
 //   dots -> [d] -> acc (+= or =) -> [out] -> af_skid -> out0
 // with the parameter row read from af_rom (PMEM style) as the accumulation closes. en is the
-// output slice's registered ready, so a stalled output stops the whole unit.
+// output slice's registered ready, so a stalled output stops the whole unit. AF_FAST_DOT
+// (fast whole-network simulation) computes the lanes with loops: same registers, results.
 module af_acc_act #(
     parameter int LANES = 1,
     parameter int PE = 1,
@@ -69,6 +70,41 @@ module af_acc_act #(
         end
     end
 
+`ifdef AF_FAST_DOT
+    // fast whole-network simulation (same results): the lanes as loops over an unpacked
+    // accumulator array, the activation computed in place (af_act's rules)
+    logic [AW-1:0] lane_acc [LANES];
+    generate
+        for (genvar l = 0; l < LANES; l++) begin : g_acc
+            always_ff @(posedge ap_clk) begin
+                if (en && d_valid) lane_acc[l] <= (d_first ? '0 : lane_acc[l]) + d[l*AW +: AW];
+            end
+        end
+        if (ACT == "thresholds" || ACT == "bias") begin : g_params
+            af_rom #(.W(PW), .D(ROWS), .FILE(PFILE), .STYLE(PMEM)) u_params (
+                .ap_clk(ap_clk), .en(en), .addr(d_row), .q(params)
+            );
+        end else begin : g_no_params
+            assign params = '0;
+        end
+    endgenerate
+    always_comb begin
+        for (int l = 0; l < LANES; l++) begin
+            longint a, v;
+            a = longint'($signed(lane_acc[l]));
+            if (ACT == "thresholds") begin
+                v = OUT_OFFSET;
+                for (int j = 0; j < NT; j++)
+                    v += longint'($signed(params[((l % PE)*NT + j)*TB +: TB])) <= a ? 1 : 0;
+            end else if (ACT == "bias") begin
+                v = a + longint'($signed(params[(l % PE)*BB +: BB]));
+            end else begin
+                v = a;
+            end
+            result[l*OB +: OB] = OB'(v);
+        end
+    end
+`else
     generate
         for (genvar l = 0; l < LANES; l++) begin : g_acc
             always_ff @(posedge ap_clk) begin
@@ -90,6 +126,8 @@ module af_acc_act #(
         .LANES(LANES), .PE(PE), .AW(AW), .ACT(ACT), .NT(NT), .TB(TB), .BB(BB), .OB(OB),
         .OUT_OFFSET(OUT_OFFSET), .PW(PW)
     ) u_act (.acc(acc), .params(params), .out(result));
+
+`endif
 
     af_skid #(.W(LANES * OB)) u_out (
         .ap_clk(ap_clk), .ap_rst_n(ap_rst_n),

@@ -34,6 +34,11 @@ module af_dot #(
     localparam int PW = WB + IB + 2;    // product width
     localparam int SW = PW + $clog2(SIMD) + 1;
 
+`ifdef AF_FAST_DOT  // fast whole-network simulation: af_dots_fast, same results
+    af_dots_fast #(
+        .SIMD(SIMD), .PE(1), .MMV(1), .WB(WB), .WKIND(WKIND), .IB(IB), .IKIND(IKIND), .OW(OW)
+    ) u_fast (.w(w), .x(x), .dots(dot));
+`else
     generate
         if (WKIND == 2 && IKIND == 2) begin : g_xnor
             localparam int CNT = $clog2(SIMD + 1);
@@ -127,4 +132,5 @@ module af_dot #(
             assign dot = OW'($signed(total) + (WKIND == 1 ? SIMD : 0));
         end
     endgenerate
+`endif
 endmodule

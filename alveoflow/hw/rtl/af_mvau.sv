@@ -17,7 +17,8 @@
 // WMEM: "block" | "ultra" | "distributed" | "stream".
 // Parameters (PFILE, NF words, af_act layout): thresholds or biases of rows nf*PE + p.
 // MAC: "lut" | "dsp" | "masked_sum" (af_dot); masked_sum computes each pixel's column sum
-// once per input word and shares it between the PE rows.
+// once per input word and shares it between the PE rows. With AF_FAST_DOT defined (fast
+// whole-network simulation) the dot products come from af_dots_fast instead: same results.
 // Element kinds IKIND/WKIND: 0 unsigned, 1 signed, 2 bipolar. ACC_BITS must hold the
 // accumulator bound (sum_c |W| * |x|, signed).
 module af_mvau #(
@@ -132,6 +133,12 @@ module af_mvau #(
 
     // ---- dot products: lane m*PE + p = pixel m, PE row p --------------------------------------
     logic [MMV*PE*ACC_BITS-1:0] dots;
+`ifdef AF_FAST_DOT
+    af_dots_fast #(
+        .SIMD(SIMD), .PE(PE), .MMV(MMV), .WB(WB), .WKIND(WKIND), .IB(IB), .IKIND(IKIND),
+        .OW(ACC_BITS)
+    ) u_dots (.w(s1_w), .x(s1_x), .dots(dots));
+`else
     generate
         for (genvar m = 0; m < MMV; m++) begin : g_pixel
             logic [CW-1:0] colsum;
@@ -153,6 +160,8 @@ module af_mvau #(
             end
         end
     endgenerate
+
+`endif
 
     af_acc_act #(
         .LANES(MMV * PE), .PE(PE), .AW(ACC_BITS), .ACT(ACT), .NT(NT), .TB(TB), .BB(BB),

@@ -2,7 +2,8 @@
 
 ``simulate(unit, inputs, out_shapes, ...)`` builds (or takes from the cache) the unit's
 Verilator model, feeds ``unit.to_words(inputs)`` with the given back-pressure and returns the
-output tensors (values, ``unit.from_words``) and the ``Run`` (cycles, stats). A run that
+output tensors (values, ``unit.from_words``) and the ``Run`` (cycles, stats); ``defines``
+are passed to Verilator (``AF_FAST_DOT``: the MAC units' simulation datapath). A run that
 deadlocks or stops short raises ``ToolchainError`` naming the stuck streams.
 """
 
@@ -28,8 +29,9 @@ def simulate(
     p_out: float = 1.0,
     cache_dir: str | os.PathLike[str] | None = None,
     idle: int = 100_000,
+    defines: tuple[str, ...] = (),
 ) -> tuple[list[np.ndarray], Run]:
-    model = build(unit.inst, cache_dir)
+    model = build(unit.inst, cache_dir, defines=defines)
     counts = unit.counts(out_shapes)
     run = model.run(unit.to_words(inputs), counts, seed=seed, p_in=p_in, p_out=p_out, idle=idle)
     if not run.stats["complete"]:

@@ -92,10 +92,15 @@ def _digest(paths: list[Path]) -> str:
 
 
 def build_key(
-    inst: Instance, verilator: str, library: list[Path] | None = None, split: bool = False
+    inst: Instance,
+    verilator: str,
+    library: list[Path] | None = None,
+    split: bool = False,
+    defines: tuple[str, ...] = (),
 ) -> str:
     h = hashlib.sha256()
     for part in (
+        repr(defines),
         library_digest() if library is None else _digest(library),
         repr(SPLIT) if split else "",
         wrapper_sv(inst),
@@ -189,13 +194,16 @@ def build(
     verilator: str | None = None,
     library: list[Path] | None = None,
     jobs: int = 1,
+    defines: tuple[str, ...] = (),
 ) -> Model:
     """The cached model of ``inst`` (built now when missing); ``library``: the .sv files to
-    compile with it (default: this package's), ``jobs``: parallel C++ compilation."""
+    compile with it (default: this package's), ``jobs``: parallel C++ compilation,
+    ``defines``: preprocessor macros (``AF_FAST_DOT``: the simulation datapath of the MAC
+    units, ``af_dots_fast``)."""
     exe_tool = tools.require_tool("verilator", verilator)
     _require_v5(exe_tool)
     root = Path(cache_dir) if cache_dir is not None else tools.cache_root() / "verilator"
-    key = build_key(inst, exe_tool, library, jobs > 1)
+    key = build_key(inst, exe_tool, library, jobs > 1, tuple(defines))
     final = root / key
     if (final / EXE).is_file():
         return Model(inst, final / EXE, 0.0)
@@ -203,7 +211,7 @@ def build(
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
     try:
-        _compile(inst, exe_tool, tmp, root, library or library_files(), jobs)
+        _compile(inst, exe_tool, tmp, root, library or library_files(), jobs, tuple(defines))
         kept = tmp / "keep"
         kept.mkdir()
         shutil.move(str(tmp / "obj" / EXE), kept / EXE)
@@ -235,7 +243,13 @@ def _require_v5(verilator: str) -> None:
 
 
 def _compile(
-    inst: Instance, verilator: str, folder: Path, root: Path, library: list[Path], jobs: int
+    inst: Instance,
+    verilator: str,
+    folder: Path,
+    root: Path,
+    library: list[Path],
+    jobs: int,
+    defines: tuple[str, ...] = (),
 ) -> None:
     """Generate C++ with Verilator, then make; the Verilator runtime objects (the slowest
     part, identical for every model) come from ``root/runtime-<key>`` once built."""
@@ -254,6 +268,7 @@ def _compile(
         EXE,
         *FLAGS,
         *(SPLIT if jobs > 1 else ()),
+        *(f"+define+{name}" for name in defines),
         "-CFLAGS",
         CFLAGS + f" -I{folder}",
         *[str(p) for p in library],

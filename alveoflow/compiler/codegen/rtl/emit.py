@@ -89,7 +89,7 @@ def manifest(design: Design, ips: list[IpRtl], top: TopRtl) -> dict[str, Any]:
 
 
 def _probe(p: Any) -> dict[str, Any]:
-    return {"name": p.name, "stream": p.stream, "bits": p.width, "depth": p.depth}
+    return {"port": f"probe_{p.name}", "stream": p.stream, "bits": p.width, "depth": p.depth}
 
 
 def _stream(s: Any) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def ip_instance(code: IpRtl) -> Instance:
         ins,
         outs,
         files=code.netlist.files,
-        probes=[(p.name, p.width) for p in code.probes],
+        probes=[(f"probe_{p.name}", p.width) for p in code.probes],
         label=code.ip.name,
     )
 

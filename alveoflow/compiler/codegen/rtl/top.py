@@ -145,5 +145,5 @@ def _place_ip(
         name = f"f{len(probes)}"
         nl.probe(name, probe.width, wire)
         probes.append(Probe(name, probe.stream, probe.width, probe.depth))
-        probe_nets[probe.name] = wire
+        probe_nets[f"probe_{probe.name}"] = wire
     nl.add(f"u_{code.ip.name}", ip_instance(code), nets, probe_nets)
