@@ -4,7 +4,8 @@ Yosys section (functions ``yosys_*``, flag ``--yosys``; writes
 ``benchmarks/results/bench_synth_resnet50.json``):
 
 - the build: ``common.resnet50_onnx(224)`` through ``compiler.pipeline.build``, kept in
-  ``benchmarks/.cache/bench_rtl_build`` (rebuilt when missing);
+  ``benchmarks/.cache/bench_rtl_build`` (compiled again when its copy of the RTL library is
+  not the library's current text);
 - ``yosys_largest_block``: the residual-block IP with the most estimated LUTs, its generated
   module (``rtl/afn_<ip>.sv``) synthesised whole by Yosys with no cache: wall and CPU
   seconds (goal: 600 s or less on this machine), Yosys' figures and the estimate's;
@@ -35,13 +36,25 @@ BUILD = CACHE / "bench_rtl_build"
 YOSYS_GOAL_S = 600.0
 
 
+def _same_library(folder: Path) -> bool:
+    """The build's copy of the RTL library is the library as it is now."""
+    from alveoflow.hw.rtl.instance import library_files
+
+    copy = folder / "rtl" / "lib"
+    files = library_files()
+    names = {p.name for p in copy.glob("*.sv")} if copy.is_dir() else set()
+    if names != {p.name for p in files}:
+        return False
+    return all((copy / p.name).read_text() == p.read_text() for p in files)
+
+
 def yosys_build(folder: Path = BUILD) -> Path:
-    """The QuantResNet50 U250 build (compiled once, then reused)."""
+    """The QuantResNet50 U250 build (compiled again when the RTL library changed)."""
     from alveoflow.compiler.buildfmt import is_build
     from alveoflow.compiler.config import BuildConfig
     from alveoflow.compiler.pipeline import build
 
-    if is_build(folder):
+    if is_build(folder) and _same_library(folder):
         return folder
     config = BuildConfig.from_mapping({"platform": "u250", "target_fps": "max"})
     build(resnet50_onnx(224), config, folder)

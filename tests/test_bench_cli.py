@@ -7,8 +7,7 @@ import json
 import pytest
 
 from alveoflow.cli import main
-from alveoflow.runtime.backends.alveo.layout import write_build
-from alveoflow.testing import lowered_mlp
+from alveoflow.testing import lowered_mlp, write_build
 
 BOARD_W, FPGA_W = 12.0 * 2.5 + 12.0 * 1.5, 0.85 * 10.0
 

@@ -20,24 +20,33 @@ from alveoflow.hw import hls
 
 TESTBENCHES = sorted(hls.TESTBENCH_DIR.glob("tb_*.cpp"))
 STREAM_WARNINGS = ("read while empty", "leftover data")
+# Testbenches also built with ALVEO_NO_FAST_PATHS: the synthesisable code itself against the
+# golden model (the default build runs the C-simulation fast paths where there are some).
+REFERENCE = ("tb_mvau",)
+NO_FAST = "-DALVEO_NO_FAST_PATHS"
 
 
-def _build(source: Path, out_dir: Path) -> tuple[Path, str]:
-    exe = out_dir / source.stem
-    proc = subprocess.run(hls.gxx_command([source], exe), capture_output=True, text=True)
+def _build(source: Path, out_dir: Path, defines: tuple[str, ...] = ()) -> tuple[Path, str]:
+    exe = out_dir / (source.stem + ("_ref" if defines else ""))
+    cmd = hls.gxx_command([source], exe)
+    proc = subprocess.run([cmd[0], *defines, *cmd[1:]], capture_output=True, text=True)
     return exe, proc.stderr if proc.returncode else ""
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
     out_dir = tmp_path_factory.mktemp("hls_tb")
+    jobs = [(src.stem, src, ()) for src in TESTBENCHES]
+    jobs += [(f"{name}_ref", hls.TESTBENCH_DIR / f"{name}.cpp", (NO_FAST,)) for name in REFERENCE]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = pool.map(lambda src: _build(src, out_dir), TESTBENCHES)
-        return {src.stem: res for src, res in zip(TESTBENCHES, results, strict=True)}
+        results = pool.map(lambda job: _build(job[1], out_dir, job[2]), jobs)
+        return {job[0]: res for job, res in zip(jobs, results, strict=True)}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [tb.stem for tb in TESTBENCHES])
+@pytest.mark.parametrize(
+    "name", [tb.stem for tb in TESTBENCHES] + [f"{name}_ref" for name in REFERENCE]
+)
 def test_testbench_passes(built: dict[str, tuple[Path, str]], name: str) -> None:
     exe, errors = built[name]
     assert not errors, f"{name} failed to compile:\n{errors[-4000:]}"
@@ -58,9 +67,23 @@ def test_every_header_has_a_testbench() -> None:
 
 
 def test_include_dirs_hold_the_headers() -> None:
-    ours, ap_types = hls.hls_include_dirs()
+    ours, csim, ap_types = hls.hls_include_dirs()
     assert (ours / "alveo.hpp").is_file()
-    assert (ap_types / "ap_int.h").is_file() and (ap_types / "hls_stream.h").is_file()
+    assert (csim / "hls_stream.h").is_file() and (csim / "af_sim.hpp").is_file()
+    assert (ap_types / "ap_int.h").is_file()
+    assert all(p.is_file() for p in hls.SIM_SOURCES)
+
+
+def test_stream_model_is_never_synthesised() -> None:
+    """The C-simulation stream model is on g++'s path only: the library reaches it through
+    ``hls_stream.h`` alone, and every fast path sits behind ``__SYNTHESIS__``."""
+    for header in hls.INCLUDE_DIR.glob("*.hpp"):
+        text = header.read_text()
+        assert "af_sim.hpp" not in text, header.name
+        if "afsim::" in text:
+            assert header.name == "alveo_common.hpp", header.name
+    fast = (hls.INCLUDE_DIR / "alveo_fastsim.hpp").read_text()
+    assert "#ifndef __SYNTHESIS__" in fast.split("namespace alveo", 1)[0]
 
 
 def test_missing_ap_types_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -157,15 +157,8 @@ def test_a_float_onnx_is_one_line_and_exit_code_2(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "is a float model" in err and "export_qonnx" in err
 
 
-# g++ currently fails on the generated network.cpp of the CNNs ("__assert_fail" not declared
-# in ap_private.h, codegen in progress); strict, so the marks must go when it builds.
-CPPSIM_BROKEN = {"raw_vgg", "mobilenet"}
-
-
 def _cppsim_cases() -> list:
-    names = sorted(n for n, c in zoo_nets.CASES.items() if c.cppsim)
-    broken = pytest.mark.xfail(strict=True, reason="g++ fails on the generated network.cpp")
-    return [pytest.param(n, marks=broken) if n in CPPSIM_BROKEN else n for n in names]
+    return sorted(n for n, c in zoo_nets.CASES.items() if c.cppsim)
 
 
 @pytest.mark.slow

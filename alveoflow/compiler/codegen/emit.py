@@ -151,7 +151,10 @@ def summary(d: Design) -> dict[str, Any]:
         "cppsim": {
             "sources": ["hls/cppsim/network.cpp", "hls/src/inoutdma.cpp"]
             + [f"hls/src/{ip.name}.cpp" for ip in d.ips],
-            "include_dirs": ["hls/include", "hls/src", "hls/params"],
+            "include_dirs": ["hls/include"],
+            # quoted includes only (g++ -iquote): an IP named like a system header
+            # ("features", "signal") must not shadow it
+            "quote_dirs": ["hls/src", "hls/params"],
         },
     }
 

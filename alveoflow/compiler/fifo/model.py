@@ -14,11 +14,13 @@ row duration when throttled by what feeds it (a row streams while its input stre
 a window's output row overlaps the arrival of its last input row, as pixels do. The input
 DMA delivers rows at one 512-bit word per cycle; every frame of a batch is queued at time 0.
 
-Rows are coarser than MMV pixel groups: an MVAU with MMV > 1 takes its pixels in groups of
-MMV and puts them out a group at a time, so on the other branch of a join it holds up to
-MMV - 1 pixels more than the row model sees; ``join_slack`` adds those pixels to the depth of
+Rows are coarser than what a join's other branch holds back: an MVAU with MMV > 1 takes its
+pixels in groups of MMV and puts them out a group at a time (up to MMV - 1 pixels more than
+the row model sees), and a sliding window's first window of a row waits for the first
+``KW - PL`` columns (plus its MMV group) of the row's last input row, where the row model
+lets the row stream from its first word. ``join_slack`` adds those pixels to the depth of
 each join input (found by the RTL simulation: a ResNet-50 bypass FIFO short by a few pixels
-deadlocked).
+deadlocked, and the bypasses of small images lost throughput).
 
 FIFO sizing runs the same pass in steady state: several frames with the input paced at one
 frame per frame interval (what back-pressure from the bottleneck does to the DMA), so no
@@ -228,9 +230,10 @@ def fifo_depth(words: float) -> int:
 
 
 def join_slack(graph: Graph, consumer: Node, tensor: str) -> float:
-    """Words of ``tensor`` (an input of the join ``consumer``) to add to its depth: for each
-    MVAU with MMV > 1 on the join's other inputs, back to where they fork from this one, its
-    MMV - 1 pixels (counted at this tensor's resolution or finer), in this edge's words."""
+    """Words of ``tensor`` (an input of the join ``consumer``) to add to its depth: the pixels
+    each node on the join's other inputs (back to where they fork from this one) holds back
+    beyond the row model (``_held_pixels``), counted at this tensor's resolution or finer, in
+    this edge's words."""
     if len(consumer.inputs) < 2:
         return 0.0
     mine = _ancestors(graph, tensor)
@@ -238,12 +241,25 @@ def join_slack(graph: Graph, consumer: Node, tensor: str) -> float:
     pixels_here = pixels(info.shape)
     slack = 0.0
     for node in _branch(graph, [t for t in consumer.inputs if t != tensor], mine):
-        if isinstance(node.op, hw.MVAU) and node.op.mmv > 1:
+        held = _held_pixels(graph, node)
+        if held:
             ratio = max(1.0, pixels_here / max(1, pixels(node.outputs[0].shape)))
-            slack += (node.op.mmv - 1) * ratio
+            slack += held * ratio
     producer = graph.producer(tensor)
     lanes = 1 if producer is None else max(1, policy.port_lanes(graph, producer)[1][0])
     return slack * info.shape[-1] / lanes
+
+
+def _held_pixels(graph: Graph, node: Node) -> int:
+    """Pixels ``node`` holds back beyond the row model (see the module docstring)."""
+    op = node.op
+    if isinstance(op, hw.MVAU) and op.mmv > 1:
+        return op.mmv - 1
+    if isinstance(op, hw.SlidingWindow):
+        width = graph.tensor(node.inputs[0]).shape[2]
+        mmv = policy.window_mmv(graph, node)
+        return min(width, op.kernel[1] - op.pads[1] + (mmv - 1) * op.stride[1])
+    return 0
 
 
 def _ancestors(graph: Graph, tensor: str) -> set[str]:

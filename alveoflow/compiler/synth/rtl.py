@@ -25,6 +25,7 @@ from typing import Any
 
 from alveoflow.compiler import buildfmt
 from alveoflow.compiler.synth.runner import Job, sources_job
+from alveoflow.hw.rtl.instance import SIMULATION_ONLY
 
 RTL_JSON = "rtl/rtl.json"
 LINKS = "links"  # the job of the network top without its IPs
@@ -71,7 +72,7 @@ def rtl_jobs(
         return None
     root = manifest.build_dir
     shutil.copytree(root / "rtl", scratch / "rtl")
-    lib = [scratch / rel for rel in info["library"]]
+    lib = [scratch / rel for rel in info["library"] if Path(rel).name not in SIMULATION_ONLY]
     lib_texts = [p.read_text() for p in lib]
     mem_dir = scratch / info["mem_dir"]
     jobs: dict[str, Job] = {}

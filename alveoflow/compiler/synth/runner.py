@@ -147,7 +147,7 @@ def instance_job(
         write_files(inst, folder)
         (folder / f"{TOP}.sv").write_text(wrapper_sv(inst))
         generated = [folder / name for name in write_sources(inst, folder)]
-        sources = [*library_files(), *generated, folder / f"{TOP}.sv"]
+        sources = [*library_files(synthesis=True), *generated, folder / f"{TOP}.sv"]
         result = synth_sources(TOP, sources, folder, timeout, keep)
         shutil.rmtree(folder, ignore_errors=True)
         return result

@@ -4,8 +4,10 @@
 //
 // Folding as the HLS alveo::mvau: PE rows and SIMD columns per cycle, NF = MH/PE neuron folds,
 // SF = MW/SIMD synapse folds, MMV pixels per word; one input vector (MMV of them) takes
-// NF*SF cycles. The SF input words of a vector are read during neuron fold 0 and replayed
-// from a LUTRAM buffer for the other folds.
+// NF*SF cycles. With NF > 1 the SF input words of a vector are replayed from a LUTRAM buffer
+// of two banks: the next vector's words stream in (one per cycle at most, at any pace)
+// while this one is replayed, so a slow or bursty producer keeps up as long as it delivers SF
+// words in NF*SF cycles.
 // Streams (the HLS library's word formats, lane 0 at the LSB):
 //   in0 : MW/SIMD words per vector, MMV*SIMD*IB bits; pixel m in bits [m*SIMD*IB, ...),
 //         column sf*SIMD + i of word sf in lane i;
@@ -72,21 +74,50 @@ module af_mvau #(
     logic [SFW-1:0] sf;
     logic [WAW-1:0] waddr;
     logic [MMV*XW-1:0] x;
-    wire fresh = nf == '0;  // neuron fold 0 reads the input stream
+    logic have;  // the input vector of the next step is there
     wire w_ok = !STREAMED || w_tvalid;
-    wire take = en && (!fresh || in0_tvalid) && w_ok;
+    wire take = en && have && w_ok;
     wire sf_last = sf == SFW'(SF - 1);
     wire nf_last = nf == NFW'(NF - 1);
 
-    assign in0_tready = en && fresh && w_ok;
-    assign w_tready = STREAMED && en && (!fresh || in0_tvalid);
+    assign w_tready = STREAMED && en && have;
 
     generate
         if (NF > 1) begin : g_replay
-            (* ram_style = "distributed" *) logic [MMV*XW-1:0] inbuf [0:SF-1];
-            always_ff @(posedge ap_clk) if (take && fresh) inbuf[sf] <= in0_tdata;
-            assign x = fresh ? in0_tdata : inbuf[sf];
+            // two banks of SF words: the next vector streams in (at any pace) while this one
+            // is replayed for the NF neuron folds; a vector starts once all its words are in
+            (* ram_style = "distributed" *) logic [MMV*XW-1:0] inbuf [0:2*SF-1];
+            logic [1:0] full;
+            logic wbank, rbank;
+            logic [SFW-1:0] wsf;
+            wire push = in0_tvalid && in0_tready;
+            wire wsf_last = wsf == SFW'(SF - 1);
+            wire done = take && sf_last && nf_last;
+            assign in0_tready = !full[wbank];
+            assign have = full[rbank];
+            assign x = inbuf[(rbank ? SF : 0) + sf];
+            always_ff @(posedge ap_clk) if (push) inbuf[(wbank ? SF : 0) + wsf] <= in0_tdata;
+            always_ff @(posedge ap_clk) begin
+                if (!ap_rst_n) begin
+                    full <= '0;
+                    wbank <= 1'b0;
+                    rbank <= 1'b0;
+                    wsf <= '0;
+                end else begin
+                    if (push) begin
+                        wsf <= wsf_last ? '0 : wsf + 1'b1;
+                        if (wsf_last) wbank <= !wbank;
+                    end
+                    if (done) rbank <= !rbank;
+                    for (int b = 0; b < 2; b++) begin
+                        if (push && wsf_last && wbank == b[0]) full[b] <= 1'b1;
+                        else if (done && rbank == b[0]) full[b] <= 1'b0;
+                    end
+                end
+            end
         end else begin : g_direct
+            assign in0_tready = en && w_ok;
+            assign have = in0_tvalid;
             assign x = in0_tdata;
         end
     endgenerate

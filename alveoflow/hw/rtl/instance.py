@@ -238,9 +238,16 @@ def wrapper_sv(inst: Instance, top: str = TOP) -> str:
     )
 
 
-def library_files() -> list[Path]:
-    """Every .sv file of the library, sorted."""
-    return sorted(RTL_DIR.glob("*.sv"))
+# Simulation-only modules (used under `ifdef AF_FAST_DOT`): they use SystemVerilog that
+# Yosys 0.23 does not parse (longint functions) and never reach synthesis.
+SIMULATION_ONLY = frozenset({"af_dots_fast.sv"})
+
+
+def library_files(synthesis: bool = False) -> list[Path]:
+    """Every .sv file of the library, sorted; ``synthesis``: without the simulation-only
+    modules (what Yosys reads)."""
+    files = sorted(RTL_DIR.glob("*.sv"))
+    return [p for p in files if not (synthesis and p.name in SIMULATION_ONLY)]
 
 
 def library_digest() -> str:

@@ -140,7 +140,7 @@ def _run(inst: Instance, exe: str, folder: Path, timeout: float | None) -> Synth
     write_files(inst, folder)
     (folder / "af_top.sv").write_text(wrapper_sv(inst))
     generated = write_sources(inst, folder)
-    sources = " ".join([*(str(p) for p in library_files()), *generated, "af_top.sv"])
+    sources = " ".join([*(str(p) for p in library_files(synthesis=True)), *generated, "af_top.sv"])
     (folder / "synth.ys").write_text(SCRIPT.format(sources=sources, top=TOP))
     log = folder / "yosys.log"
     start = time.perf_counter()

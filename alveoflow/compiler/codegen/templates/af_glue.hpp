@@ -12,7 +12,8 @@
 // 2. mmv_pack / mmv_unpack: between per-pixel streams and the MMV-interleaved words of an
 //    MVAU with MMV > 1 (word sf of a group holds columns sf*SIMD.. of pixel m in slice m).
 // 3. lane_convert: re-type every lane of a word (storage bytes <-> B-bit elements at the DMA).
-// 4. (C simulation only) memory <-> byte helpers and stream taps used by the cppsim harness.
+// 4. forward: copy a stream (a process of its own in a DATAFLOW region).
+// 5. (C simulation only) memory <-> byte helpers and stream taps used by the cppsim harness.
 #ifndef AF_GLUE_HPP
 #define AF_GLUE_HPP
 
@@ -167,6 +168,15 @@ void lane_convert(hls::stream<ap_uint<LANES * alveo::elem<FROM>::BITS> >& in,
     }
 }
 
+// Copies `words` words of in to out.
+template <int W> void forward(hls::stream<ap_uint<W> >& in, hls::stream<ap_uint<W> >& out,
+                              unsigned words) {
+    for (unsigned i = 0; i < words; i++) {
+#pragma HLS PIPELINE II = 1
+        out.write(in.read());
+    }
+}
+
 #ifndef __SYNTHESIS__
 // ---- C simulation helpers (cppsim harness) ----
 
@@ -195,24 +205,15 @@ void words_to_bytes(const std::vector<ap_uint<W> >& src, unsigned char* dst, siz
         dst[i] = (unsigned char)src[i / per].range(8 * (i % per) + 7, 8 * (i % per)).to_uint();
 }
 
-// Drain a stream into a vector (to inspect it) and put the words back.
-template <int W> std::vector<ap_uint<W> > peek(hls::stream<ap_uint<W> >& s) {
-    std::vector<ap_uint<W> > words;
-    while (!s.empty()) words.push_back(s.read());
-    for (size_t i = 0; i < words.size(); i++) s.write(words[i]);
-    return words;
-}
-
-// Decode the lanes of a stream's words (elements of type T, LANES per word) into int64
-// values; writes at most `count` values and returns how many the stream held.
+// Decode every word written to s from now on (elements of type T, LANES per word) into
+// int64 values at dst, at most `count` of them; *seen counts the values the stream carried.
 template <class T, unsigned LANES, int W>
-size_t tap(hls::stream<ap_uint<W> >& s, long long* dst, size_t count) {
-    const std::vector<ap_uint<W> > words = peek(s);
-    size_t k = 0;
-    for (size_t i = 0; i < words.size(); i++)
-        for (unsigned l = 0; l < LANES; l++, k++)
-            if (dst && k < count) dst[k] = (long long)ap_int<65>(alveo::lane<T>(words[i], l)).to_int64();
-    return k;
+void tap_into(hls::stream<ap_uint<W> >& s, long long* dst, size_t count, size_t* seen) {
+    s.on_write([dst, count, seen](const ap_uint<W>& word) {
+        for (unsigned l = 0; l < LANES; l++, (*seen)++)
+            if (dst && *seen < count)
+                dst[*seen] = (long long)ap_int<65>(alveo::lane<T>(word, l)).to_int64();
+    });
 }
 #endif
 

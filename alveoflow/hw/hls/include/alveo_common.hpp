@@ -16,8 +16,23 @@
 #ifndef AP_INT_MAX_W
 #define AP_INT_MAX_W 4096  // wide stream words (e.g. 64 x 16-bit FC input) need > 1024 bits
 #endif
+#include <cassert>  // ap_private.h (C simulation, words > 64 bits) asserts without including it
 #include "ap_int.h"
 #include "hls_stream.h"
+
+// Dataflow processes. Each call of a DATAFLOW region is written ALVEO_PROCESS(name, call);
+// the region ends with ALVEO_JOIN(). Under Vitis HLS (and with any other hls_stream.h) they
+// are the call itself and nothing. In C simulation with alveoflow's stream model
+// (hw/hls/csim, used by cppsim) during an afsim::Run, the call starts a process, so the
+// region's processes run concurrently over FIFOs of their declared depths, as in hardware,
+// and ALVEO_JOIN() waits for them to return; outside a run the calls run one after another.
+#if defined(__SYNTHESIS__) || !defined(AF_SIM_HPP)
+#define ALVEO_PROCESS(name, ...) __VA_ARGS__
+#define ALVEO_JOIN()
+#else
+#define ALVEO_PROCESS(name, ...) ::afsim::spawn(name, [&]() { __VA_ARGS__; })
+#define ALVEO_JOIN() ::afsim::join()
+#endif
 
 namespace alveo {
 

@@ -10,7 +10,8 @@
 // dwc_sliced<C>(in, out, reps): dwc applied to each of SLICES side-by-side streams at once:
 //   every input word holds SLICES slices of IN_W / SLICES bits; slice s of the frames is
 //   re-packed into OUT_W / SLICES-bit slices of the output words. FRAME_BITS is one slice's
-//   frame (one pixel's vector); reps counts groups of SLICES pixels.
+//   frame (one pixel's vector); reps counts groups of SLICES pixels. Like dwc, it keeps only
+//   IN_W / SLICES + OUT_W / SLICES bits per slice and emits as soon as a word is complete.
 //   Config: IN_W, OUT_W, SLICES, FRAME_BITS.
 #ifndef ALVEO_MMV_HPP
 #define ALVEO_MMV_HPP
@@ -50,11 +51,13 @@ void sliding_window_mmv(hls::stream<typename swg_geom<C>::word>& in,
     static_assert(!C::DEPTHWISE, "sliding_window_mmv: MMV feeds an MVAU, not a depthwise unit");
     static_assert(G::OW % C::MMV == 0, "sliding_window_mmv: MMV must divide the output width");
 #pragma HLS DATAFLOW
-    hls::stream<typename G::word> windows("windows");
+    hls::stream<typename G::word, 2 * G::WINDOW_WORDS> windows("windows");
 #pragma HLS STREAM variable = windows depth = 2 * G::WINDOW_WORDS
-    sliding_window<C>(in, windows, reps);
+    ALVEO_PROCESS("sliding_window", sliding_window<C>(in, windows, reps));
     const unsigned W = C::SIMD * elem<typename C::dt>::BITS;
-    mmv_interleave<W, G::WINDOW_WORDS, C::MMV>(windows, out, reps * G::OH * G::OW / C::MMV);
+    ALVEO_PROCESS("mmv_interleave", mmv_interleave<W, G::WINDOW_WORDS, C::MMV>(
+                                        windows, out, reps * G::OH * G::OW / C::MMV));
+    ALVEO_JOIN();
 }
 
 template <class C>
@@ -65,25 +68,39 @@ void dwc_sliced(hls::stream<ap_uint<C::IN_W> >& in, hls::stream<ap_uint<C::OUT_W
                   "dwc_sliced: widths must be multiples of SLICES");
     static_assert(C::FRAME_BITS % IS == 0 && C::FRAME_BITS % OS == 0,
                   "dwc_sliced: FRAME_BITS must be a multiple of both slice widths");
+    const unsigned OUT_WORDS = C::FRAME_BITS / OS;
     for (unsigned rep = 0; rep < reps; rep++) {
-        ap_uint<C::FRAME_BITS> frame[C::SLICES];
-#pragma HLS ARRAY_PARTITION variable = frame complete dim = 1
-        for (unsigned i = 0; i < C::FRAME_BITS / IS; i++) {
-#pragma HLS PIPELINE II = 1
-            const ap_uint<C::IN_W> word = in.read();
-            for (unsigned s = 0; s < C::SLICES; s++) {
+        ap_uint<IS + OS> buf[C::SLICES];  // per slice: bits not emitted yet, oldest at the LSB
+#pragma HLS ARRAY_PARTITION variable = buf complete dim = 1
+        for (unsigned s = 0; s < C::SLICES; s++) {
 #pragma HLS UNROLL
-                frame[s].range((i + 1) * IS - 1, i * IS) = word.range((s + 1) * IS - 1, s * IS);
-            }
+            buf[s] = 0;
         }
-        for (unsigned o = 0; o < C::FRAME_BITS / OS; o++) {
+        unsigned have = 0;  // valid bits in each slice's buffer (the same for all)
+        unsigned emitted = 0;
+        // Each cycle reads a word when fewer than OS bits wait, and emits when it can.
+        while (emitted < OUT_WORDS) {
 #pragma HLS PIPELINE II = 1
-            ap_uint<C::OUT_W> word = 0;
-            for (unsigned s = 0; s < C::SLICES; s++) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 65536
+            if (have < OS) {
+                const ap_uint<C::IN_W> word = in.read();
+                for (unsigned s = 0; s < C::SLICES; s++) {
 #pragma HLS UNROLL
-                word.range((s + 1) * OS - 1, s * OS) = frame[s].range((o + 1) * OS - 1, o * OS);
+                    buf[s] |= ap_uint<IS + OS>(word.range((s + 1) * IS - 1, s * IS)) << have;
+                }
+                have += IS;
             }
-            out.write(word);
+            if (have >= OS) {
+                ap_uint<C::OUT_W> word = 0;
+                for (unsigned s = 0; s < C::SLICES; s++) {
+#pragma HLS UNROLL
+                    word.range((s + 1) * OS - 1, s * OS) = buf[s].range(OS - 1, 0);
+                    buf[s] >>= OS;
+                }
+                out.write(word);
+                have -= OS;
+                emitted++;
+            }
         }
     }
 }

@@ -41,6 +41,7 @@
 
 #include <type_traits>
 
+#include "alveo_fastsim.hpp"
 #include "alveo_mac.hpp"
 #include "alveo_threshold.hpp"
 
@@ -189,8 +190,9 @@ template <class C> struct effective_mul {
 
 // The folded loop shared by every MVAU flavour; ACT decides what happens to an accumulator and
 // P is the (decayed) parameter array ACT reads: thresholds, bias or an unused dummy.
+// (mvau_core below: the C-simulation fast path when there is one, else this loop.)
 template <class C, class ACT, class P>
-void mvau_core(hls::stream<typename mvau_types<C>::in_word>& in,
+void mvau_core_hw(hls::stream<typename mvau_types<C>::in_word>& in,
                hls::stream<typename mvau_types<C>::out_word>& out,
                const typename mvau_types<C>::w_word weights[C::PE][C::MH / C::PE * (C::MW / C::SIMD)],
                P params, unsigned reps) {
@@ -243,6 +245,41 @@ void mvau_core(hls::stream<typename mvau_types<C>::in_word>& in,
         step<T::SF>(sf);
     }
 }
+
+#if defined(__SYNTHESIS__) || defined(ALVEO_NO_FAST_PATHS)
+template <class C, class ACT, class P>
+void mvau_core(hls::stream<typename mvau_types<C>::in_word>& in,
+               hls::stream<typename mvau_types<C>::out_word>& out,
+               const typename mvau_types<C>::w_word weights[C::PE][C::MH / C::PE * (C::MW / C::SIMD)],
+               P params, unsigned reps) {
+#pragma HLS INLINE
+    mvau_core_hw<C, ACT>(in, out, weights, params, reps);
+}
+#else
+// C simulation: the native-integer version (alveo_fastsim.hpp) when the types allow it.
+template <class C, class ACT, class P>
+void mvau_core_sim(std::true_type, hls::stream<typename mvau_types<C>::in_word>& in,
+                   hls::stream<typename mvau_types<C>::out_word>& out,
+                   const typename mvau_types<C>::w_word weights[C::PE][C::MH / C::PE * (C::MW / C::SIMD)],
+                   P params, unsigned reps) {
+    fast::mvau<C, ACT>::run(in, out, weights, params, reps);
+}
+template <class C, class ACT, class P>
+void mvau_core_sim(std::false_type, hls::stream<typename mvau_types<C>::in_word>& in,
+                   hls::stream<typename mvau_types<C>::out_word>& out,
+                   const typename mvau_types<C>::w_word weights[C::PE][C::MH / C::PE * (C::MW / C::SIMD)],
+                   P params, unsigned reps) {
+    mvau_core_hw<C, ACT>(in, out, weights, params, reps);
+}
+template <class C, class ACT, class P>
+void mvau_core(hls::stream<typename mvau_types<C>::in_word>& in,
+               hls::stream<typename mvau_types<C>::out_word>& out,
+               const typename mvau_types<C>::w_word weights[C::PE][C::MH / C::PE * (C::MW / C::SIMD)],
+               P params, unsigned reps) {
+    mvau_core_sim<C, ACT>(std::integral_constant<bool, fast::mvau_ok<C>::value>(), in, out,
+                          weights, params, reps);
+}
+#endif
 
 // Thresholded MVAU (conv/FC + BN + quantized activation).
 template <class C>

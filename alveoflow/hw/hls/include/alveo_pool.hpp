@@ -69,11 +69,13 @@ void maxpool(hls::stream<ap_uint<C::PE * elem<typename C::dt>::BITS> >& in,
     typedef pool_window<C, D, elem<D>::MIN> W;
     static_assert(C::PT < C::K && C::PL < C::K && C::PB < C::K && C::PR < C::K,
                   "maxpool: padding must be smaller than the kernel");
-    hls::stream<typename swg_geom<W>::word> windows("maxpool_windows");
+    hls::stream<typename swg_geom<W>::word, 2> windows("maxpool_windows");
 #pragma HLS STREAM variable = windows depth = 2
-    sliding_window<W>(in, windows, reps);
-    pool_reduce<C::PE, C::K * C::K, D, D, ap_int<elem<D>::BITS + 1>, reduce_max>(
-        windows, out, reps * swg_geom<W>::OH * swg_geom<W>::OW * (C::CH / C::PE));
+    ALVEO_PROCESS("sliding_window", sliding_window<W>(in, windows, reps));
+    ALVEO_PROCESS("pool_reduce",
+                  pool_reduce<C::PE, C::K * C::K, D, D, ap_int<elem<D>::BITS + 1>, reduce_max>(
+                      windows, out, reps * swg_geom<W>::OH * swg_geom<W>::OW * (C::CH / C::PE)));
+    ALVEO_JOIN();
 }
 
 template <class C>
@@ -81,12 +83,14 @@ void sumpool(hls::stream<ap_uint<C::PE * elem<typename C::idt>::BITS> >& in,
              hls::stream<ap_uint<C::PE * elem<typename C::odt>::BITS> >& out, unsigned reps) {
 #pragma HLS DATAFLOW
     typedef pool_window<C, typename C::idt, 0> W;
-    hls::stream<typename swg_geom<W>::word> windows("sumpool_windows");
+    hls::stream<typename swg_geom<W>::word, 2> windows("sumpool_windows");
 #pragma HLS STREAM variable = windows depth = 2
-    sliding_window<W>(in, windows, reps);
-    pool_reduce<C::PE, C::K * C::K, typename C::idt, typename C::odt,
-                ap_int<elem<typename C::odt>::BITS + 1>, reduce_sum>(
-        windows, out, reps * swg_geom<W>::OH * swg_geom<W>::OW * (C::CH / C::PE));
+    ALVEO_PROCESS("sliding_window", sliding_window<W>(in, windows, reps));
+    ALVEO_PROCESS("pool_reduce",
+                  pool_reduce<C::PE, C::K * C::K, typename C::idt, typename C::odt,
+                              ap_int<elem<typename C::odt>::BITS + 1>, reduce_sum>(
+                      windows, out, reps * swg_geom<W>::OH * swg_geom<W>::OW * (C::CH / C::PE)));
+    ALVEO_JOIN();
 }
 
 template <class C>

@@ -1,13 +1,17 @@
 """Compile a build directory's generated C++ into one shared library, cached by content hash.
 
-``build_library(build_dir, jobs, opt)`` reads ``design.json`` (``cppsim.sources`` and
-``cppsim.include_dirs``), compiles every translation unit with g++ (``-O2 -fPIC``; units in
-parallel, ``jobs`` at a time) into ``<cache>/<unit>-<hash>.o`` and links
+``build_library(build_dir, jobs, opt)`` reads ``design.json`` (``cppsim.sources``,
+``cppsim.include_dirs`` and ``cppsim.quote_dirs``, the latter passed as ``-iquote`` so that an
+IP named like a system header cannot shadow it), compiles every translation unit with g++
+(``-O2 -fPIC``; units in parallel, ``jobs`` at a time) into ``<cache>/<unit>-<hash>.o`` and links
 ``<cache>/libafnet-<hash>.so`` (the cache is outside the build directory, which is only
-read). A unit's hash covers the compiler, the flags, its source and
-every header it can include (``hls/include``, ``hls/src/*.h`` and its own parameter header), so
-an unchanged unit is never recompiled and an edited weight header always is. A failing
-compile raises ``ToolchainError`` with the log file and its last lines.
+read). Besides the build's own units it compiles the C-simulation scheduler
+(``alveoflow.hw.hls.SIM_SOURCES``), and the stream model folder (``hw.hls.CSIM_DIR``) comes
+first on the include path, so every ``hls::stream`` is a bounded FIFO of the simulation.
+A unit's hash covers the compiler, the flags, its source and every header it can include
+(``hls/include``, ``hls/src/*.h``, its own parameter header, the stream model), so an
+unchanged unit is never recompiled and an edited weight header always is. A failing compile
+raises ``ToolchainError`` with the log file and its last lines.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alveoflow.errors import ConfigError, ToolchainError
-from alveoflow.hw.hls import CXXFLAGS, find_ap_types, find_cxx
+from alveoflow.hw.hls import CSIM_DIR, CXXFLAGS, SIM_SOURCES, find_ap_types, find_cxx
 from alveoflow.paths import cache_root
 
 log = logging.getLogger(__name__)
@@ -61,11 +65,13 @@ def load_design(build_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _unit_deps(build_dir: Path, source: str) -> list[Path]:
-    deps = sorted((build_dir / "hls" / "include").glob("*"))
+def _unit_deps(build_dir: Path, source: Path) -> list[Path]:
+    deps = sorted(CSIM_DIR.glob("*.h*"))
+    if source.is_relative_to(CSIM_DIR):
+        return deps
+    deps += sorted((build_dir / "hls" / "include").glob("*"))
     deps += sorted((build_dir / "hls" / "src").glob("*.h"))
-    stem = Path(source).stem
-    params = build_dir / "hls" / "params" / f"{stem}_params.h"
+    params = build_dir / "hls" / "params" / f"{source.stem}_params.h"
     if params.is_file():
         deps.append(params)
     return deps
@@ -83,8 +89,10 @@ def build_library(
     root = Path(build_dir).resolve()
     info = load_design(root)["cppsim"]
     cxx = find_cxx()
-    flags = [*opt.split(), *CXXFLAGS, "-fPIC"]
+    flags = [*opt.split(), *CXXFLAGS, "-fPIC", f"-I{CSIM_DIR}"]
     flags += [f"-I{root / d}" for d in info["include_dirs"]]
+    for folder in info.get("quote_dirs", []):
+        flags += ["-iquote", str(root / folder)]
     flags += ["-isystem", str(find_ap_types())]
     ident = _compiler_id(cxx) + " ".join([opt, *CXXFLAGS]).encode()
     objdir = Path(cache_dir) if cache_dir is not None else cache_root() / "cppsim"
@@ -92,16 +100,16 @@ def build_library(
     objdir.mkdir(parents=True, exist_ok=True)
     logdir.mkdir(parents=True, exist_ok=True)
     units = []
-    for src in info["sources"]:
-        blobs = [(root / src).read_bytes()] + [p.read_bytes() for p in _unit_deps(root, src)]
-        units.append((src, objdir / f"{Path(src).stem}-{_digest(ident, *blobs)}.o"))
+    for src in [root / s for s in info["sources"]] + list(SIM_SOURCES):
+        blobs = [src.read_bytes()] + [p.read_bytes() for p in _unit_deps(root, src)]
+        units.append((src, objdir / f"{src.stem}-{_digest(ident, *blobs)}.o"))
     todo = [(s, o) for s, o in units if not o.is_file()]
     start = time.perf_counter()
     workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     if todo:
         log.info("cppsim: compiling %d of %d units with %d jobs", len(todo), len(units), workers)
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda u: _compile(cxx, flags, root / u[0], u[1], logdir), todo))
+            list(pool.map(lambda u: _compile(cxx, flags, u[0], u[1], logdir), todo))
     lib = objdir / f"libafnet-{_digest(*(o.name.encode() for _, o in units))}.so"
     if not lib.is_file():
         _run(
