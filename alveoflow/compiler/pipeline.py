@@ -178,8 +178,9 @@ def estimate(design: Any, plan: Any, fifo: Any, config: BuildConfig) -> dict[str
 
 def emit(design: Any, config: BuildConfig) -> dict[str, str | bytes]:
     """The design's files (HLS sources, scripts, FC weights, and the RTL under ``rtl/``, so
-    every build runs on ``rtlsim``); with ``config.csim_variant`` also the sources of the
-    same network refolded for fast C simulation."""
+    every build runs on ``rtlsim``; with ``hw=rtl`` also the RTL kernels' packaging, link
+    config and Makefile); with ``config.csim_variant`` also the sources of the same network
+    refolded for fast C simulation."""
     from alveoflow.compiler.codegen import emit as render
     from alveoflow.compiler.codegen.csim import csim_folding
     from alveoflow.compiler.codegen.rtl import emit_rtl

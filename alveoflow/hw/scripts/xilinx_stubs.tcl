@@ -2,19 +2,31 @@
 # alveoflow's generated scripts call, so plain `tclsh` can run those scripts end to end (a
 # syntax error, an unbalanced brace or a misspelled Tcl command then fails without Vitis).
 # Usage: tclsh xilinx_stubs.tcl SCRIPT.tcl [args...]   (runs SCRIPT with argv = args)
-# Every stub records its call in ::stub_calls; `get_*` stubs return a placeholder object.
+# Every stub records its name in ::stub_calls and its name and arguments in ::stub_log;
+# `get_*` stubs return a placeholder object (`ipx::get_*` an empty list: nothing exists yet).
+# With the environment variable AF_STUB_LOG set, the calls are written to that file when the
+# script ends (or calls exit): one call a line, the name and each argument tab-separated.
 
 set ::stub_calls {}
+set ::stub_log {}
 
 proc stub_define {names result} {
     foreach name $names {
-        proc $name {args} [list stub_record $name $result]
+        proc $name {args} "stub_record [list $name] [list $result] \$args"
     }
 }
 
-proc stub_record {name result} {
+proc stub_record {name result {arguments {}}} {
     lappend ::stub_calls $name
+    lappend ::stub_log [list $name {*}$arguments]
     return $result
+}
+
+proc stub_write_log {} {
+    if {![info exists ::env(AF_STUB_LOG)]} { return }
+    set f [open $::env(AF_STUB_LOG) w]
+    foreach call $::stub_log { puts $f [join $call "\t"] }
+    close $f
 }
 
 # Vitis HLS
@@ -34,9 +46,10 @@ stub_define {create_pblock} "stub_pblock"
 # IP packager (ipx::) and the Vitis memory subsystem
 namespace eval ipx {}
 foreach name {package_project unload_core edit_ip_in_project associate_bus_interfaces
-    create_xgui_files update_checksums check_integrity save_core} {
-    proc ipx::$name {args} [list stub_record ipx::$name ""]
+    create_xgui_files update_checksums check_integrity save_core infer_bus_interface} {
+    proc ipx::$name {args} "stub_record ipx::$name {} \$args"
 }
+proc ipx::get_bus_interfaces {args} { stub_record ipx::get_bus_interfaces {} $args }
 proc ipx::current_core {args} { return stub_core }
 namespace eval sdx_memory_subsystem {}
 proc sdx_memory_subsystem::update_plram_specification {args} {
@@ -48,6 +61,7 @@ if {[info script] eq $argv0 && $argc > 0} {
     set argv [lrange $argv 1 end]
     set argc [llength $argv]
     rename exit stub_real_exit
-    proc exit {{code 0}} { stub_real_exit $code }
+    proc exit {{code 0}} { stub_write_log; stub_real_exit $code }
     source $script
+    stub_write_log
 }

@@ -9,7 +9,11 @@
   HLS headers;
 - ``rtl/rtl.json``: what a simulator needs: the sources in compile order, the top's ports
   and their word formats, every FIFO probe with its stream and depth, and each IP's ports
-  (to simulate it alone).
+  (to simulate it alone);
+- for a design of the RTL flavour (``Design.hw == "rtl"``) also the Vitis kernels that link
+  it without HLS synthesis of the network (``kernel.kernel_files``: the network as a
+  free-running RTL kernel with its ``package_xo`` Tcl and kernel XML, the HLS memory mover,
+  and the flavour's ``link/link.cfg`` and ``Makefile``, which replace the HLS flavour's).
 
 The same design gives byte-identical files.
 """
@@ -20,6 +24,7 @@ import json
 from typing import Any
 
 from alveoflow.compiler.codegen.rtl.ipgen import FC_PORT, IpRtl, build_ip
+from alveoflow.compiler.codegen.rtl.kernel import kernel_files
 from alveoflow.compiler.codegen.rtl.top import TOP, TopRtl, build_top
 from alveoflow.compiler.physical import Design
 from alveoflow.hw.rtl.instance import library_files
@@ -42,6 +47,9 @@ def emit_rtl(design: Design) -> dict[str, str]:
     for name, text in sorted(top.netlist.files.items()):
         files[f"{ROOT}/mem/{name}"] = text
     files[f"{ROOT}/rtl.json"] = json.dumps(manifest(design, ips, top), indent=1) + "\n"
+    if design.hw == "rtl":
+        sources = [f"{ROOT}/{c.module}.sv" for c in ips] + [f"{ROOT}/{TOP}.sv"]
+        files.update(kernel_files(design, top.netlist, sources))
     return files
 
 
