@@ -1,5 +1,6 @@
 """Compile, plan and sim times of the zoo nets (``tests/zoo``), and sim throughput against
-the model's own float32 PyTorch forward in the same run; prints JSON.
+the model's own float32 PyTorch forward in the same run; prints JSON and writes
+``benchmarks/results/bench_zoo.json``.
 
 For every zoo net (plain Brevitas layers, calibrated, exported with Brevitas'
 ``export_qonnx``): ``compile_s`` is frontend .. legalize (``compile_qonnx``, with the net's
@@ -19,7 +20,6 @@ reported too.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "zoo"))
 import zoo_nets  # noqa: E402
+from common import conditions, save  # noqa: E402
 
 from alveoflow.compiler.config import BuildConfig, InputQuant  # noqa: E402
 from alveoflow.compiler.pipeline import compile_qonnx, fold  # noqa: E402
@@ -108,8 +109,9 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "nets": nets,
+        "conditions": conditions(),
     }
-    print(json.dumps(report, indent=1))
+    save("bench_zoo", report)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """cppsim on the lowered ResNet-50: every block's output stream equals ``sim`` for one image.
 
 Two slow tests: the full 224x224 network through the build-directory path with the C-sim
-folding (what ``CppSimBackend`` runs by default), and a 64x64 ResNet-50 with the planner's
-hardware folding (wide words, MMV, converters: exactly what Vitis would synthesise)."""
+folding (the variant emitted with the build, words of at most 64 bits), and a 64x64
+ResNet-50 with the planner's hardware folding (wide words, MMV, converters: exactly what
+Vitis would synthesise)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _compare(backend: CppSimBackend, graph, seed: int) -> tuple[int, list[str]]:
 def test_resnet50_224_build_dir_csim_folding(tmp_path, cache):
     graph = lowered_resnet(depth=50, input_size=224)
     build = write_build(tmp_path / "b", graph)
-    backend = CppSimBackend(build, cache_dir=cache)  # folding="csim", emitted with the build
+    backend = CppSimBackend(build, folding="csim", cache_dir=cache)  # emitted with the build
     assert (build / "cppsim" / "csim" / "design.json").is_file()
     count, bad = _compare(backend, graph, seed=0)
     assert count == 19  # stem, 16 blocks, tail (FC scores and top-k)

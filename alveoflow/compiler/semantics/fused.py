@@ -4,9 +4,10 @@
 It gives the same integers as the two kernels one after the other (tests check this): the
 conv runs in the dtype ``exact`` allows for the unit's accumulator bound (float32 or
 float64; int64 graphs, which conv2d cannot do, fall back to the plain kernels). On the CPU,
-where the float32 bound holds and ``int8conv.usable`` agrees (int8 weights, inputs that fit
-uint8), the conv is oneDNN's integer one (u8 x s8 -> int32 -> float32 plus bias), several
-times faster than a float32 conv and exact by construction. Zero padding is the conv's own;
+where the float32 bound holds and ``int8conv.usable`` agrees (opted in with
+``ALVEOFLOW_ONEDNN_INT8=1``, int8 weights, inputs that fit uint8), the conv is oneDNN's
+integer one (u8 x s8 -> int32 -> float32 plus bias), faster than a float32 conv; it is off by
+default because it was seen to race (see ``int8conv``). Zero padding is the conv's own;
 other pad values are written explicitly per channel (no padding algebra). Tensors stay
 NHWC-contiguous: seen as NCHW that is torch's channels_last format, which the convs read
 and write without layout copies, with the epilogue's bias fused in (on the CPU this beats a

@@ -12,11 +12,20 @@ weights fit int8, the (shifted) inputs fit uint8, and the CPU cannot saturate. W
 VNNI/AMX instruction set oneDNN sums pairs of u8 x s8 products in int16 with saturation,
 which is exact only while inputs are at most 127; with VNNI/AMX products go to int32.
 Prepacked weights are cached by the caller (``prepack``).
+
+**Off by default.** With torch 2.13's oneDNN on a 2-core AVX2 machine under load, the
+multi-threaded ``qconv2d_pointwise`` intermittently returned wrong accumulators for the first
+image of the second thread's share of a batch (lowered ResNet-18, batch 6, image 3: 4 of 60
+runs differed from the plain kernels, 0 of 60 with this path off). An executor that is the
+project's reference must not depend on that, so ``usable`` is False unless the environment
+sets ``ALVEOFLOW_ONEDNN_INT8=1`` (for speed studies); the float32/float64 convolutions,
+exact by the accumulator bound, are used instead.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from typing import NamedTuple
 
 import torch
@@ -58,9 +67,14 @@ def input_zero(idt: QType) -> int | None:
     return zero if top <= 127 or _wide_products() else None
 
 
+def enabled() -> bool:
+    """The opt-in of the module docstring (``ALVEOFLOW_ONEDNN_INT8=1``)."""
+    return os.environ.get("ALVEOFLOW_ONEDNN_INT8", "") == "1"
+
+
 def usable(idt: QType, wdt: QType) -> bool:
     """Whether ``conv`` computes this unit's accumulator exactly here (see module doc)."""
-    if wdt.is_float or wdt.min < -128 or wdt.max > 127:
+    if not enabled() or wdt.is_float or wdt.min < -128 or wdt.max > 127:
         return False
     return _available() and input_zero(idt) is not None
 

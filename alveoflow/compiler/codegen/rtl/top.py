@@ -81,7 +81,9 @@ def _dma_in(nl: Netlist, end: DmaEnd, mem_w: int) -> str:
     bytes_w = end.lanes * store.bits
     words = end.frame_bytes * 8 // mem_w
     raw = nl.net("dma_in_raw", bytes_w)
-    nl.add("u_dma_in", ops.dma_in(mem_w, bytes_w, words), {"in0": "in0", "out0": raw})
+    error = nl.wire("dma_in_frame_error", 1)  # declared, unread (a simulator may watch it)
+    dma = ops.dma_in(mem_w, bytes_w, words)
+    nl.add("u_dma_in", dma, {"in0": "in0", "out0": raw}, {"frame_error": error})
     if store == end.qtype:
         return raw
     out = nl.net("dma_in_elems", end.width)
