@@ -16,11 +16,16 @@ DMA delivers rows at one 512-bit word per cycle; every frame of a batch is queue
 
 Rows are coarser than what a join's other branch holds back: an MVAU with MMV > 1 takes its
 pixels in groups of MMV and puts them out a group at a time (up to MMV - 1 pixels more than
-the row model sees), and a sliding window's first window of a row waits for the first
-``KW - PL`` columns (plus its MMV group) of the row's last input row, where the row model
-lets the row stream from its first word. ``join_slack`` adds those pixels to the depth of
-each join input (found by the RTL simulation: a ResNet-50 bypass FIFO short by a few pixels
-deadlocked, and the bypasses of small images lost throughput).
+the row model sees) and, with more than one neuron fold, takes the next group into the
+second bank of its input buffer while it computes this one (MMV pixels more; found by the
+RTL simulation of QuantResNet50: layer3.1-3.5's bypasses were two pixels short and the
+blocks ran at 1.2x the estimated interval), and a sliding window's first window of a row
+waits for the first ``KW - PL`` columns (plus its MMV group) of the row's last input row,
+where the row model lets the row stream from its first word, and the HLS window reads one
+more input row ahead (the concurrent C simulation of a 64x64 ResNet-50 deadlocked on a
+bypass between 0.25 and 1 row short). ``join_slack`` adds those
+pixels to the depth of each join input (found by the RTL simulation: a ResNet-50 bypass
+FIFO short by a few pixels deadlocked, and the bypasses of small images lost throughput).
 
 FIFO sizing runs the same pass in steady state: several frames with the input paced at one
 frame per frame interval (what back-pressure from the bottleneck does to the DMA), so no
@@ -253,12 +258,15 @@ def join_slack(graph: Graph, consumer: Node, tensor: str) -> float:
 def _held_pixels(graph: Graph, node: Node) -> int:
     """Pixels ``node`` holds back beyond the row model (see the module docstring)."""
     op = node.op
-    if isinstance(op, hw.MVAU) and op.mmv > 1:
-        return op.mmv - 1
+    if isinstance(op, hw.MVAU):
+        # the group of MMV pixels it computes, and (neuron folds > 1) the next group, which
+        # streams into the second bank of its input buffer meanwhile (af_mvau's replay banks)
+        return op.mmv - 1 + (op.mmv if op.mh // op.pe > 1 else 0)
     if isinstance(op, hw.SlidingWindow):
         width = graph.tensor(node.inputs[0]).shape[2]
         mmv = policy.window_mmv(graph, node)
-        return min(width, op.kernel[1] - op.pads[1] + (mmv - 1) * op.stride[1])
+        # plus one input row: the HLS window reads a row ahead of what it emits
+        return min(width, op.kernel[1] - op.pads[1] + (mmv - 1) * op.stride[1]) + width
     return 0
 
 
