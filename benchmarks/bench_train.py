@@ -18,7 +18,7 @@ The recipe's model is then compiled (``model.to_alveo(backend="sim")``) and all 
 images run through the built module: the JSON counts the images whose prediction differs
 from the PyTorch model's and the largest logit difference. No augmentation, batch 128, seed 0.
 
-    PYTHONPATH=. python benchmarks/bench_train.py --epochs 2 \\
+    PYTHONPATH=. python benchmarks/bench_train.py --epochs 1 \\
         --json benchmarks/results/bench_train.json
 
 Prints one JSON document (also written to ``--json``); ``--markdown`` adds the table.
