@@ -116,7 +116,7 @@ def yosys_largest_block(build: Path, flat: bool = False) -> dict[str, Any]:
     from alveoflow.compiler.estimate.model import estimate_design
     from alveoflow.compiler.synth.build import estimate_split
     from alveoflow.compiler.synth.design import design_of_build
-    from alveoflow.compiler.synth.rtl import read_rtl_json
+    from alveoflow.compiler.synth.rtl import read_rtl_json, synthesis_library
     from alveoflow.compiler.synth.runner import KEEP, flow, synth_sources
 
     design, manifest = design_of_build(build)
@@ -128,7 +128,7 @@ def yosys_largest_block(build: Path, flat: bool = False) -> dict[str, Any]:
     keep = () if flat else KEEP
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(build / "rtl", Path(tmp) / "rtl")
-        lib = [Path(tmp) / rel for rel in info["library"]]
+        lib = [Path(tmp) / rel for rel in synthesis_library(info)]
         sources = [*lib, Path(tmp) / "rtl" / f"{module}.sv"]
         cpu0, wall0 = _child_cpu(), time.perf_counter()
         counts, _ = synth_sources(module, sources, Path(tmp) / info["mem_dir"], 3600.0, keep)

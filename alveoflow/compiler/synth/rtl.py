@@ -72,7 +72,7 @@ def rtl_jobs(
         return None
     root = manifest.build_dir
     shutil.copytree(root / "rtl", scratch / "rtl")
-    lib = [scratch / rel for rel in info["library"] if Path(rel).name not in SIMULATION_ONLY]
+    lib = [scratch / rel for rel in synthesis_library(info)]
     lib_texts = [p.read_text() for p in lib]
     mem_dir = scratch / info["mem_dir"]
     jobs: dict[str, Job] = {}
@@ -93,3 +93,8 @@ def rtl_jobs(
     sources = [*lib, stub_file, top]
     jobs[LINKS] = sources_job(key, info["top"], sources, mem_dir, timeout, 0.0, keep)
     return jobs
+
+
+def synthesis_library(info: dict[str, Any]) -> list[str]:
+    """The library files of ``rtl.json`` that synthesis reads (simulation-only ones left out)."""
+    return [rel for rel in info["library"] if Path(rel).name not in SIMULATION_ONLY]
