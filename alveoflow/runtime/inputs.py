@@ -24,6 +24,7 @@ NaN and inf are refused whatever the options (the card has no code for them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -178,19 +179,18 @@ def _checked_pixels(values: np.ndarray) -> np.ndarray:
             return codes
     check_finite(values)  # min/max are NaN when a value is: say so first
     _refuse_pixels(values)
-    raise AssertionError("unreachable")
 
 
-def _refuse_pixels(values: np.ndarray) -> None:
+def _refuse_pixels(values: np.ndarray) -> NoReturn:
+    """The error for finite ``values`` of which at least one is not a pixel value."""
     bad = (values != np.rint(values)) | (values < 0) | (values > PIXEL_MAX)
-    if bad.any():
-        where = [int(i) for i in np.argwhere(bad)[0]]
-        raise ConfigError(
-            f"this build takes pixel values, whole numbers in 0..255, like the model's "
-            f"PixelNorm expects; {int(bad.sum())} value(s) are not, e.g. "
-            f"{values[tuple(where)]:.9g} at {where}. Pass raw 0..255 pixels (not "
-            "normalised ones), or round them (round_input=True, --round-input)"
-        )
+    where = [int(i) for i in np.argwhere(bad)[0]]
+    raise ConfigError(
+        f"this build takes pixel values, whole numbers in 0..255, like the model's "
+        f"PixelNorm expects; {int(bad.sum())} value(s) are not, e.g. "
+        f"{values[tuple(where)]:.9g} at {where}. Pass raw 0..255 pixels (not "
+        "normalised ones), or round them (round_input=True, --round-input)"
+    )
 
 
 def _mismatch(x: np.ndarray, spec: InputSpec) -> str:

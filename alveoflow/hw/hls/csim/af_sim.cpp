@@ -255,22 +255,24 @@ std::string g_last_report = "{}";
 
 const std::string* intern(const std::string& s) { return &*g_state->names.insert(s).first; }
 
+// The record of `name` in `stats` (in first-seen order), added when it is new.
+template <typename Stats>
+typename Stats::value_type& stat_of(Stats& stats,
+                                    std::unordered_map<const std::string*, size_t>& index,
+                                    const std::string* name) {
+    auto it = index.find(name);
+    if (it != index.end()) return stats[it->second];
+    index.emplace(name, stats.size());
+    stats.push_back(typename Stats::value_type{name});
+    return stats.back();
+}
+
 ProcStat& proc_stat(const std::string* name) {
-    State& st = *g_state;
-    auto it = st.proc_index.find(name);
-    if (it != st.proc_index.end()) return st.procs[it->second];
-    st.proc_index.emplace(name, st.procs.size());
-    st.procs.push_back(ProcStat{name});
-    return st.procs.back();
+    return stat_of(g_state->procs, g_state->proc_index, name);
 }
 
 FifoStat& fifo_stat(const std::string* name) {
-    State& st = *g_state;
-    auto it = st.fifo_index.find(name);
-    if (it != st.fifo_index.end()) return st.fifos[it->second];
-    st.fifo_index.emplace(name, st.fifos.size());
-    st.fifos.push_back(FifoStat{name});
-    return st.fifos.back();
+    return stat_of(g_state->fifos, g_state->fifo_index, name);
 }
 
 void record(Channel& ch) {
